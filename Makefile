@@ -1,0 +1,76 @@
+# The fork's developer entry points. Everything installs itself into .venv from the hash-pinned lock.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIN := upstream/pin.toml
+FORKBUILD := $(PY) tools/forkbuild.py
+UPSTREAM_REF := .cache/upstream-site
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export SOURCE_DATE_EPOCH := 1700000000
+
+.PHONY: install deps test test-unit test-e2e lint format wheel check-patches tree export run demo-backend \
+	upstream-ref lock clean
+
+## deps: the virtualenv with every runtime and development dependency, hash-checked
+deps: $(VENV)/.deps-stamp
+$(VENV)/.deps-stamp: requirements/dev.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	touch $@
+
+## wheel: dist/litellm-<upstream>+buffered.N-...whl from the pinned wheel, the series and our modules
+wheel: deps
+	$(FORKBUILD) wheel
+
+## install: the built wheel installed into .venv (what users get)
+install: wheel
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+		$$($(FORKBUILD) wheel)
+
+## upstream-ref: the pristine pinned upstream in $(UPSTREAM_REF), for side-by-side tests and benchmarks
+upstream-ref: deps
+	test -f $(UPSTREAM_REF)/.stamp || ( rm -rf $(UPSTREAM_REF) && \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(UPSTREAM_REF) \
+		$$($(FORKBUILD) fetch) && touch $(UPSTREAM_REF)/.stamp )
+
+## test: every test, against the installed wheel
+test: install upstream-ref
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/test_litellm tests/dist
+
+test-e2e: install upstream-ref
+	$(PY) -m pytest tests/e2e
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check-patches: deps
+	$(FORKBUILD) check-patches
+
+## tree: editable upstream tree in build/tree (series as commits, our modules linked in)
+tree: deps
+	$(FORKBUILD) tree
+
+## export: build/tree's commits back to patches/
+export: deps
+	$(FORKBUILD) export
+
+## run: the proxy with examples/config.yaml in front of the built-in demo backend (a slow fake LLM)
+run: install
+	$(PY) -m litellm.buffered_stream.demo --config examples/config.yaml
+
+## lock: regenerate requirements/dev.lock (hashes, no index or download addresses)
+lock: deps
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--no-emit-package litellm --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		requirements/dev.in -o requirements/dev.lock
+
+clean:
+	rm -rf dist build/tree $(UPSTREAM_REF)

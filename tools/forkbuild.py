@@ -1,0 +1,319 @@
+"""Build and maintain the fork: pinned upstream wheel + patch series + new modules.
+
+Subcommands:
+  fetch          download the pinned upstream wheel into the cache and verify its sha256
+  wheel          build dist/litellm-<version>+<local>-...whl (series applied exactly, modules added)
+  tree           make an editable upstream tree (build/tree): pristine commit, one commit per patch,
+                 the fork's modules linked in
+  export         write the tree's commits back to patches/ (format-patch, byte-stable)
+  check-patches  fail if the tree holds unexported edits or if the series no longer applies
+  upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
+
+Everything runs outside the checkout or inside its own git repository, so `git apply` never meets
+the project's repository (the silent "Skipped patch" trap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PATCH_DIR = ROOT / "patches"
+MODULE_DIR = ROOT / "litellm"
+CACHE_DIR = ROOT / ".cache" / "upstream"
+DIST_DIR = ROOT / "dist"
+TREE_DIR = ROOT / "build" / "tree"
+UPSTREAM_TAG = "upstream"
+SOURCE_DATE_EPOCH = "1700000000"
+GIT_IDENTITY = ("-c", "user.name=fork-build", "-c", "user.email=fork-build@localhost")
+
+
+class BuildError(Exception):
+    """A build step failed; the message says what and why."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    wheel: str
+    sha256: str
+    local_version: str
+
+    @classmethod
+    def load(cls, path: Path) -> "Pin":
+        data = tomllib.loads(path.read_text())
+        upstream, fork = data["upstream"], data["fork"]
+        pin = cls(
+            name=upstream["name"],
+            version=upstream["version"],
+            wheel=upstream["wheel"],
+            sha256=upstream["sha256"].lower(),
+            local_version=fork["local_version"],
+        )
+        if not pin.wheel.startswith(f"{pin.name}-{pin.version}-"):
+            raise BuildError(f"pin {path}: wheel {pin.wheel!r} is not version {pin.version} of {pin.name}")
+        return pin
+
+    @property
+    def fork_version(self) -> str:
+        return f"{self.version}+{self.local_version}"
+
+    @property
+    def fork_wheel(self) -> str:
+        tags = self.wheel[len(f"{self.name}-{self.version}-") :]
+        return f"{self.name}-{self.fork_version}-{tags}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(cwd.parent)}
+    return run(["git", *GIT_IDENTITY, *args], cwd=cwd, env=env)
+
+
+def fetch(pin: Pin) -> Path:
+    """The pinned wheel, downloaded once into the cache; refuses any file whose hash differs."""
+    target = CACHE_DIR / pin.wheel
+    if not target.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            run(
+                [
+                    sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--dest", tmp, f"{pin.name}=={pin.version}",
+                ]
+            )
+            downloaded = Path(tmp) / pin.wheel
+            if not downloaded.exists():
+                got = ", ".join(sorted(p.name for p in Path(tmp).iterdir())) or "nothing"
+                raise BuildError(f"expected {pin.wheel} from the package index, got {got}")
+            shutil.move(str(downloaded), target)
+    actual = sha256_of(target)
+    if actual != pin.sha256:
+        raise BuildError(
+            f"REFUSING TO BUILD: {target.name} has sha256 {actual}, but the pin says {pin.sha256}. "
+            "The upstream wheel is not the one this fork was reviewed against."
+        )
+    return target
+
+
+def series() -> list[Path]:
+    names = [line.strip() for line in (PATCH_DIR / "series").read_text().splitlines()]
+    patches = [PATCH_DIR / name for name in names if name and not name.startswith("#")]
+    missing = [p.name for p in patches if not p.exists()]
+    if missing:
+        raise BuildError(f"patches/series names missing patches: {missing}")
+    return patches
+
+
+def fork_modules() -> list[Path]:
+    """The fork's own files under litellm/, relative to the repository root."""
+    return sorted(
+        p.relative_to(ROOT)
+        for p in MODULE_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+
+
+def upstream_names(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        return set(zf.namelist())
+
+
+def check_no_upstream_files(wheel: Path) -> None:
+    clashes = [str(p) for p in fork_modules() if str(p) in upstream_names(wheel)]
+    if clashes:
+        raise BuildError(f"these files exist in the upstream wheel and must not be in the fork: {clashes}")
+
+
+def unpack(wheel: Path, into: Path, pin: Pin) -> Path:
+    run([sys.executable, "-m", "wheel", "unpack", "--dest", str(into), str(wheel)])
+    return into / f"{pin.name}-{pin.version}"
+
+
+def apply_series(tree: Path, patches: list[Path] | None = None) -> None:
+    """Apply every patch exactly: no fuzz, no reject, no silent skip."""
+    git("init", "--quiet", cwd=tree)
+    for patch in series() if patches is None else patches:
+        out = subprocess.run(
+            ["git", "apply", "--verbose", "--whitespace=nowarn", str(patch)],
+            cwd=tree,
+            env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},
+            capture_output=True,
+            text=True,
+        )
+        report = out.stdout + out.stderr
+        if out.returncode != 0 or "Skipped patch" in report or "Applied patch" not in report:
+            raise BuildError(f"patch {patch.name} does not apply exactly to the pinned upstream:\n{report}")
+    shutil.rmtree(tree / ".git")
+
+
+def add_modules(tree: Path) -> None:
+    for rel in fork_modules():
+        dest = tree / rel
+        if dest.exists():
+            raise BuildError(f"fork module {rel} would overwrite an upstream file")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, dest)
+        dest.chmod(0o644)
+
+
+def build_wheel(pin: Pin) -> Path:
+    base = fetch(pin)
+    check_no_upstream_files(base)
+    DIST_DIR.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="forkbuild-") as tmp:
+        tree = unpack(base, Path(tmp), pin)
+        apply_series(tree)
+        add_modules(tree)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+        run(
+            [sys.executable, "-m", "wheel", "pack", "--dest-dir", str(DIST_DIR),
+             "--local-version", pin.local_version, str(tree)],
+            env=env,
+        )
+    out = DIST_DIR / pin.fork_wheel
+    if not out.exists():
+        raise BuildError(f"wheel pack did not write {out.name}")
+    return out
+
+
+def make_tree(pin: Pin) -> Path:
+    """An editable upstream tree: pristine commit tagged `upstream`, one commit per patch."""
+    base = fetch(pin)
+    if TREE_DIR.exists():
+        raise BuildError(f"{TREE_DIR.relative_to(ROOT)} exists: export your work, then remove it to start over")
+    TREE_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TREE_DIR.parent) as tmp:
+        unpacked = unpack(base, Path(tmp), pin)
+        unpacked.rename(TREE_DIR)
+    git("init", "--quiet", cwd=TREE_DIR)
+    git("add", "--all", cwd=TREE_DIR)
+    git("commit", "--quiet", "--no-verify", "-m", f"{pin.name} {pin.version} (pristine wheel)", cwd=TREE_DIR)
+    git("tag", UPSTREAM_TAG, cwd=TREE_DIR)
+    patches = [str(p) for p in series()]
+    if patches:
+        git("am", "--quiet", "--keep-cr", *patches, cwd=TREE_DIR)
+    link_modules()
+    return TREE_DIR
+
+
+def link_modules() -> None:
+    """Symlink the fork's modules into the tree and hide them from its git status."""
+    exclude = TREE_DIR / ".git" / "info" / "exclude"
+    lines = []
+    for rel in fork_modules():
+        dest = TREE_DIR / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.is_symlink():
+            if dest.exists():
+                raise BuildError(f"fork module {rel} would shadow an upstream file")
+            dest.symlink_to(ROOT / rel)
+        lines.append(f"/{rel}")
+    exclude.write_text("\n".join(lines) + "\n")
+
+
+def format_series(into: Path) -> list[Path]:
+    out = git(
+        "format-patch", "--zero-commit", "--no-signature", "--no-stat", "--output-directory", str(into),
+        f"{UPSTREAM_TAG}..HEAD", cwd=TREE_DIR,
+    )
+    return [Path(line) for line in out.split()]
+
+
+def export() -> list[Path]:
+    require_tree()
+    require_clean_tree()
+    with tempfile.TemporaryDirectory() as tmp:
+        new = format_series(Path(tmp))
+        for old in PATCH_DIR.glob("*.patch"):
+            old.unlink()
+        for patch in new:
+            shutil.copyfile(patch, PATCH_DIR / patch.name)
+    (PATCH_DIR / "series").write_text("".join(f"{p.name}\n" for p in new))
+    return [PATCH_DIR / p.name for p in new]
+
+
+def require_tree() -> None:
+    if not (TREE_DIR / ".git").exists():
+        raise BuildError("no editable tree: run `make tree` first")
+
+
+def require_clean_tree() -> None:
+    dirty = git("status", "--porcelain", "--untracked-files=no", cwd=TREE_DIR).strip()
+    if dirty:
+        raise BuildError(f"build/tree has uncommitted edits to upstream files; commit them there first:\n{dirty}")
+
+
+def check_patches(pin: Pin) -> None:
+    """The series applies exactly to the pinned wheel, and any editable tree has been exported."""
+    base = fetch(pin)
+    check_no_upstream_files(base)
+    with tempfile.TemporaryDirectory(prefix="forkcheck-") as tmp:
+        apply_series(unpack(base, Path(tmp), pin))
+    if not (TREE_DIR / ".git").exists():
+        return
+    require_clean_tree()
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = format_series(Path(tmp))
+        current = series()
+        differs = [p.name for p in exported if not (PATCH_DIR / p.name).exists()]
+        differs += [p.name for p, q in zip(exported, current) if p.read_bytes() != q.read_bytes()]
+        if differs or len(exported) != len(current):
+            raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["fetch", "wheel", "tree", "export", "check-patches", "upstream-files"])
+    parser.add_argument("--pin", type=Path, default=ROOT / "upstream" / "pin.toml")
+    args = parser.parse_args(argv)
+    try:
+        pin = Pin.load(args.pin)
+        if args.command == "fetch":
+            print(fetch(pin))
+        elif args.command == "wheel":
+            print(build_wheel(pin))
+        elif args.command == "tree":
+            print(f"editable tree at {make_tree(pin).relative_to(ROOT)}; put it first on PYTHONPATH to run it")
+        elif args.command == "export":
+            for patch in export():
+                print(patch.relative_to(ROOT))
+        elif args.command == "check-patches":
+            check_patches(pin)
+            print(f"ok: {len(series())} patches apply exactly to {pin.wheel}")
+        elif args.command == "upstream-files":
+            check_no_upstream_files(fetch(pin))
+            print("ok: no tracked file under litellm/ exists in the upstream wheel")
+    except BuildError as e:
+        print(f"forkbuild: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
