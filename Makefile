@@ -74,3 +74,6 @@ lock: deps
 
 clean:
 	rm -rf dist build/tree $(UPSTREAM_REF)
+
+# Further targets (container image, benchmarks) live in mk/*.mk.
+-include mk/*.mk
