@@ -5,6 +5,7 @@ Subcommands:
   wheel          build dist/litellm-<version>+<local>-...whl (series applied exactly, modules added)
   tree           make an editable upstream tree (build/tree): pristine commit, one commit per patch,
                  the fork's modules linked in
+  link           link new fork modules into build/tree
   export         write the tree's commits back to patches/ (format-patch, byte-stable)
   check-patches  fail if the tree holds unexported edits or if the series no longer applies
   upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
@@ -223,18 +224,31 @@ def make_tree(pin: Pin) -> Path:
 
 
 def link_modules() -> None:
-    """Symlink the fork's modules into the tree and hide them from its git status."""
-    exclude = TREE_DIR / ".git" / "info" / "exclude"
-    lines = []
+    """Symlink the fork's modules into the tree (a new folder as a whole) and hide them from git."""
+    linked: set[Path] = set()
     for rel in fork_modules():
-        dest = TREE_DIR / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if not dest.is_symlink():
-            if dest.exists():
-                raise BuildError(f"fork module {rel} would shadow an upstream file")
-            dest.symlink_to(ROOT / rel)
-        lines.append(f"/{rel}")
-    exclude.write_text("\n".join(lines) + "\n")
+        for depth in range(1, len(rel.parts) + 1):
+            part = Path(*rel.parts[:depth])
+            dest = TREE_DIR / part
+            if dest.is_symlink():
+                break
+            if not dest.exists():
+                dest.symlink_to(ROOT / part)
+                linked.add(part)
+                break
+        else:
+            raise BuildError(f"fork module {rel} would shadow an upstream file")
+    for stale in TREE_DIR.rglob("*"):
+        if stale.is_symlink() and not stale.exists():
+            stale.unlink()
+    exclude = TREE_DIR / ".git" / "info" / "exclude"
+    exclude.write_text("".join(f"/{part}\n" for part in sorted(linked | _excluded(exclude))))
+
+
+def _excluded(exclude: Path) -> set[Path]:
+    if not exclude.exists():
+        return set()
+    return {Path(line.lstrip("/")) for line in exclude.read_text().splitlines() if line and not line.startswith("#")}
 
 
 def format_series(into: Path) -> list[Path]:
@@ -289,7 +303,9 @@ def check_patches(pin: Pin) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["fetch", "wheel", "tree", "export", "check-patches", "upstream-files"])
+    parser.add_argument(
+        "command", choices=["fetch", "wheel", "tree", "link", "export", "check-patches", "upstream-files"]
+    )
     parser.add_argument("--pin", type=Path, default=ROOT / "upstream" / "pin.toml")
     args = parser.parse_args(argv)
     try:
@@ -300,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
             print(build_wheel(pin))
         elif args.command == "tree":
             print(f"editable tree at {make_tree(pin).relative_to(ROOT)}; put it first on PYTHONPATH to run it")
+        elif args.command == "link":
+            require_tree()
+            link_modules()
         elif args.command == "export":
             for patch in export():
                 print(patch.relative_to(ROOT))

@@ -1,0 +1,167 @@
+"""The async httpx client that serves a non-streaming chat request from a backend stream.
+
+litellm builds its async HTTP clients (the OpenAI SDK's and its own handlers') from this class.
+Outside a buffered call it is plain ``httpx.AsyncClient``. Inside one (``buffering()``), a non-streaming chat request of a known wire format is
+sent with ``stream: true``, the stream is read as it arrives (so the client's read timeout bounds
+each gap between chunks, not the whole generation) and assembled, and the provider code above
+receives the ordinary non-streaming body it asked for. Every other request, and every response
+that is not a stream (errors included), passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from litellm.buffered_stream.assemblers import (
+    Assembler,
+    AnthropicMessageAssembler,
+    OllamaChatAssembler,
+    OpenAIChatAssembler,
+    StreamFailed,
+)
+from litellm.buffered_stream.decoders import dumps, loads
+
+
+@dataclass
+class BufferedCall:
+    """One buffered call in progress; the transport records what it served."""
+
+    served: int = 0
+
+
+_current: ContextVar[BufferedCall | None] = ContextVar("litellm_buffered_stream_call", default=None)
+
+
+@contextlib.contextmanager
+def buffering() -> Iterator[BufferedCall]:
+    """Serve the chat requests made in this context from backend streams."""
+    call = BufferedCall()
+    token = _current.set(call)
+    try:
+        yield call
+    finally:
+        _current.reset(token)
+
+
+@dataclass(frozen=True)
+class Wire:
+    name: str
+    path_suffixes: tuple[str, ...]
+    stream_content_types: tuple[str, ...]
+    assembler: Callable[[], Assembler]
+    ask_for_usage: bool
+
+
+WIRES = (
+    Wire("openai", ("/chat/completions",), ("text/event-stream",), OpenAIChatAssembler, True),
+    Wire("anthropic", ("/v1/messages", "/messages"), ("text/event-stream",), AnthropicMessageAssembler, False),
+    Wire(
+        "ollama",
+        ("/api/chat",),
+        ("application/x-ndjson", "application/json", "application/jsonl"),
+        OllamaChatAssembler,
+        False,
+    ),
+)
+
+_DROPPED_RESPONSE_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding")
+
+
+def _wire_for(request: httpx.Request) -> Wire | None:
+    if request.method != "POST":
+        return None
+    path = request.url.path.rstrip("/")
+    for wire in WIRES:
+        if path.endswith(wire.path_suffixes):
+            return wire
+    return None
+
+
+def _streamed_request(request: httpx.Request, wire: Wire) -> httpx.Request | None:
+    """The same request asking for a stream, or None when it is not a non-streaming chat request."""
+    try:
+        body = loads(request.content)
+    except (ValueError, httpx.RequestNotRead):
+        return None
+    if not isinstance(body, dict) or "messages" not in body or body.get("stream") is True:
+        return None
+    body["stream"] = True
+    if wire.ask_for_usage:
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    content = dumps(body)
+    headers = httpx.Headers(request.headers)
+    headers["content-length"] = str(len(content))
+    return httpx.Request(request.method, request.url, headers=headers, content=content, extensions=request.extensions)
+
+
+def _is_stream(response: httpx.Response, wire: Wire) -> bool:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return response.status_code == 200 and content_type in wire.stream_content_types
+
+
+def _assembled(response: httpx.Response, request: httpx.Request, body: dict, status: int = 200) -> httpx.Response:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS]
+    headers.append(("content-type", "application/json"))
+    assembled = httpx.Response(
+        status, headers=headers, content=dumps(body), request=request, extensions=response.extensions
+    )
+    assembled.elapsed = response.elapsed
+    return assembled
+
+
+def _failed(response: httpx.Response, request: httpx.Request, wire: Wire, failure: StreamFailed) -> httpx.Response:
+    body = failure.body if failure.body is not None else wire.assembler().error_body(failure.message)
+    return _assembled(response, request, body, failure.status_code)
+
+
+def _plan(request: httpx.Request) -> tuple[Wire, httpx.Request] | None:
+    if _current.get() is None:
+        return None
+    wire = _wire_for(request)
+    if wire is None:
+        return None
+    streamed = _streamed_request(request, wire)
+    return None if streamed is None else (wire, streamed)
+
+
+class BufferingAsyncClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that, inside ``buffering()``, serves non-streaming chat requests from streams.
+
+    Outside a buffered call it is exactly ``httpx.AsyncClient``. The stream is read through the
+    client's own transport, timeouts and event hooks; only the body handed back differs.
+    """
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        plan = _plan(request)
+        if plan is None:
+            return await super().send(request, **kwargs)
+        wire, streamed = plan
+        caller_streams = kwargs.pop("stream", False)
+        response = await super().send(streamed, stream=True, **kwargs)
+        if not _is_stream(response, wire):
+            if not caller_streams:
+                await response.aread()
+            return response
+        assembler = wire.assembler()
+        try:
+            async for data in response.aiter_bytes():
+                assembler.feed(data)
+            body = assembler.finish()
+        except StreamFailed as failure:
+            return _failed(response, request, wire, failure)
+        finally:
+            await response.aclose()
+        _mark_served()
+        return _assembled(response, request, body)
+
+
+def _mark_served() -> None:
+    call = _current.get()
+    if call is not None:
+        call.served += 1

@@ -1,0 +1,157 @@
+"""Where every chat completion passes: ``litellm.completion`` and ``litellm.acompletion``.
+
+Two ways to serve a buffered call, chosen per provider:
+
+- wire: for providers whose chat request goes over a wire format this package can assemble
+  (OpenAI chat completions, Anthropic messages, Ollama chat) through litellm's async HTTP clients,
+  the call runs as an ordinary non-streaming call and ``BufferingAsyncClient`` turns the HTTP
+  exchange into a stream underneath. Everything above the HTTP layer (response transformation,
+  logging, cost, cache, headers) is the native non-streaming path.
+- generic: for every other provider, and for sync calls, the call runs with ``stream=True`` and
+  the chunks litellm yields are assembled with ``litellm.stream_chunk_builder``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import litellm
+from litellm.buffered_stream.client import buffering
+from litellm.exceptions import APIError
+from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+
+RESPONSE_HEADER = "x-litellm-buffered-stream"
+
+#: Providers whose chat requests are served by ``BufferingAsyncClient`` (their wire is one it assembles).
+WIRE_PROVIDERS = frozenset(
+    {
+        "openai",
+        "custom_openai",
+        "azure",
+        "hosted_vllm",
+        "groq",
+        "deepseek",
+        "lm_studio",
+        "llamafile",
+        "openrouter",
+        "together_ai",
+        "fireworks_ai",
+        "mistral",
+        "xai",
+        "deepinfra",
+        "ollama_chat",
+        "anthropic",
+    }
+)
+
+
+class IncompleteStreamError(APIError):
+    """The backend stream ended without a finish reason: the answer would have been truncated."""
+
+
+def _model(args: tuple[Any, ...], kwargs: MutableMapping[str, Any]) -> str:
+    return str(args[0] if args else kwargs.get("model", ""))
+
+
+def _provider(model: str, kwargs: MutableMapping[str, Any]) -> str:
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(
+            model=model, custom_llm_provider=kwargs.get("custom_llm_provider"), api_base=kwargs.get("api_base")
+        )
+    except Exception:  # an unknown provider fails later, with upstream's own error
+        return ""
+    return provider
+
+
+def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
+    """Operators see in the logged metadata that the call was buffered."""
+    kwargs["metadata"] = {**(kwargs.get("metadata") or {}), FIELD: True}
+
+
+def _stamp(response: object) -> object:
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict):
+        hidden["additional_headers"] = {**(hidden.get("additional_headers") or {}), RESPONSE_HEADER: "true"}
+        hidden[FIELD] = True
+    return response
+
+
+def _generic_supported(kwargs: MutableMapping[str, Any]) -> bool:
+    # litellm's stream wrapper carries one choice and no logprobs: such calls stay native.
+    return (kwargs.get("n") or 1) == 1 and not kwargs.get("logprobs")
+
+
+def _as_stream(model: str, provider: str, kwargs: MutableMapping[str, Any]) -> None:
+    kwargs["stream"] = True
+    supported = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider) or []
+    if "stream_options" in supported:
+        kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
+
+
+def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs: MutableMapping[str, Any]) -> Any:
+    if not any(choice.finish_reason for chunk in chunks for choice in getattr(chunk, "choices", None) or ()):
+        raise IncompleteStreamError(
+            status_code=502,
+            message="buffered_stream: the backend stream ended without a finish reason: the answer would be truncated",
+            llm_provider=provider,
+            model=model,
+        )
+    response = litellm.stream_chunk_builder(chunks, messages=kwargs.get("messages"))
+    hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
+    try:
+        hidden["response_cost"] = litellm.completion_cost(completion_response=response, model=model)
+    except Exception:  # a model without a price has no cost, as on the native path
+        hidden.setdefault("response_cost", None)
+    response._hidden_params = hidden
+    return response
+
+
+def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap ``litellm.acompletion`` so that ``buffered_stream=True`` calls are served from a stream."""
+
+    @functools.wraps(acompletion)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not requested(kwargs):
+            return await acompletion(*args, **kwargs)
+        model = _model(args, kwargs)
+        if not BufferedStreamRequest.take(kwargs, model).enabled:
+            return await acompletion(*args, **kwargs)
+        provider = _provider(model, kwargs)
+        if provider in WIRE_PROVIDERS:
+            _mark_metadata(kwargs)
+            with buffering() as call:
+                response = await acompletion(*args, **kwargs)
+            return _stamp(response) if call.served else response
+        if not _generic_supported(kwargs):
+            return await acompletion(*args, **kwargs)
+        _mark_metadata(kwargs)
+        _as_stream(model, provider, kwargs)
+        stream = await acompletion(*args, **kwargs)
+        chunks = [chunk async for chunk in stream]
+        return _stamp(_assemble(stream, chunks, model, provider, kwargs))
+
+    return wrapper
+
+
+def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``litellm.completion``: sync buffered calls take the generic path."""
+
+    @functools.wraps(completion)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not requested(kwargs):
+            return completion(*args, **kwargs)
+        model = _model(args, kwargs)
+        if not BufferedStreamRequest.take(kwargs, model).enabled or kwargs.get("acompletion") is True:
+            return completion(*args, **kwargs)
+        if not _generic_supported(kwargs):
+            return completion(*args, **kwargs)
+        provider = _provider(model, kwargs)
+        _mark_metadata(kwargs)
+        _as_stream(model, provider, kwargs)
+        stream = completion(*args, **kwargs)
+        chunks = list(stream)
+        return _stamp(_assemble(stream, chunks, model, provider, kwargs))
+
+    return wrapper

@@ -1,0 +1,37 @@
+"""Proxy-side policy for buffered calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from litellm.buffered_stream.options import FIELD, OVERRIDE_FIELD
+
+
+def cancels_on_disconnect(request_data: Mapping[str, Any], llm_router: Any) -> bool:
+    """Buffered calls stop the backend when the client goes away, whatever ``cancel_on_disconnect`` says.
+
+    Nothing has been sent to the client of a buffered call, so a disconnect means nobody will
+    read the answer: generating the rest of it only wastes the inference server.
+    """
+    if request_data.get("stream") is True:
+        return False
+    client_value = request_data.get(FIELD)
+    deployments = _deployments(request_data.get("model"), llm_router)
+    for params in deployments:
+        if params.get(OVERRIDE_FIELD) is False:
+            if params.get(FIELD) is True:
+                return True
+        elif client_value is True or (client_value is None and params.get(FIELD) is True):
+            return True
+    return not deployments and client_value is True
+
+
+def _deployments(model: object, llm_router: Any) -> list[Mapping[str, Any]]:
+    if llm_router is None or not isinstance(model, str):
+        return []
+    try:
+        deployments = llm_router.get_model_list(model_name=model) or []
+    except Exception:
+        return []
+    return [d.get("litellm_params") or {} for d in deployments]
