@@ -64,7 +64,7 @@ export: deps
 
 ## run: the proxy with examples/config.yaml in front of the built-in demo backend (a slow fake LLM)
 run: install
-	$(PY) -m litellm.buffered_stream.demo --config examples/config.yaml
+	$(PY) examples/run_demo.py
 
 ## lock: regenerate requirements/dev.lock (hashes, no index or download addresses)
 lock: deps

@@ -1,7 +1,7 @@
 """Test backends on 127.0.0.1 that speak real HTTP: OpenAI chat (SSE), Anthropic messages (SSE), Ollama chat (NDJSON).
 
-The scenario comes from the requested model name, as a query string: ``text?tokens=40&delay=0.05``
-(``openai/text?tokens=40`` in litellm). For the same scenario, the streamed answer and the
+The scenario comes from the requested model name: ``text+tokens=40+delay=0.05``
+(``openai/text+tokens=40`` in litellm; no ``?`` or ``/``, since Azure puts the name in the URL path). For the same scenario, the streamed answer and the
 non-streamed answer are built independently from one description, so a test can compare what
 litellm assembles from the stream with what the backend would have said without one.
 
@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -40,9 +39,9 @@ class Scenario:
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
-        _, _, query = model.partition("?")
-        spec = cls()
-        for key, value in parse_qsl(query):
+        kind, *pairs = model.split("+")
+        spec = cls(kind=kind or "text")
+        for key, value in (pair.split("=", 1) for pair in pairs):
             current = getattr(spec, key)
             setattr(spec, key, type(current)(value))
         return spec
@@ -128,7 +127,7 @@ def openai_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
         choice["logprobs"] = {"content": logprob_entries(words(i, spec.tokens))} if body.get("logprobs") else None
         choices.append(choice)
     out = {"id": "chatcmpl-native", "object": "chat.completion", "created": CREATED, "model": body["model"],
-           "system_fingerprint": "fp_fake", "choices": choices}
+           "system_fingerprint": "fp_fake", "service_tier": "default", "choices": choices}
     if spec.usage != "none":
         out["usage"] = usage(spec, n)
     return out
@@ -137,7 +136,7 @@ def openai_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
 def openai_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
     n = body.get("n") or 1
     base = {"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": CREATED, "model": body["model"],
-            "system_fingerprint": "fp_fake"}
+            "system_fingerprint": "fp_fake", "service_tier": "default"}
     chunks = []
     for i in range(n):
         deltas = openai_deltas(spec, i)

@@ -10,7 +10,7 @@ PROVIDERS = ["oai", "vllm", "custom", "groq", "azure", "ollama", "claude"]
 @pytest.mark.parametrize("prefix", PROVIDERS)
 def test_buffered_call_streams_from_the_backend_and_answers_plainly(proxy, backend, prefix):
     response = proxy.client().chat.completions.with_raw_response.create(
-        model=f"{prefix}/text?tokens=8",
+        model=f"{prefix}/text+tokens=8",
         messages=[{"role": "user", "content": "hi"}],
         extra_body={"buffered_stream": True},
     )
