@@ -52,7 +52,7 @@ class Pin:
     local_version: str
 
     @classmethod
-    def load(cls, path: Path) -> "Pin":
+    def load(cls, path: Path) -> Pin:
         data = tomllib.loads(path.read_text())
         upstream, fork = data["upstream"], data["fork"]
         pin = cls(
@@ -104,8 +104,16 @@ def fetch(pin: Pin) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             run(
                 [
-                    sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                    "--dest", tmp, f"{pin.name}=={pin.version}",
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--dest",
+                    tmp,
+                    f"{pin.name}=={pin.version}",
                 ]
             )
             downloaded = Path(tmp) / pin.wheel
@@ -193,8 +201,17 @@ def build_wheel(pin: Pin) -> Path:
         add_modules(tree)
         env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
         run(
-            [sys.executable, "-m", "wheel", "pack", "--dest-dir", str(DIST_DIR),
-             "--local-version", pin.local_version, str(tree)],
+            [
+                sys.executable,
+                "-m",
+                "wheel",
+                "pack",
+                "--dest-dir",
+                str(DIST_DIR),
+                "--local-version",
+                pin.local_version,
+                str(tree),
+            ],
             env=env,
         )
     out = DIST_DIR / pin.fork_wheel
@@ -253,8 +270,14 @@ def _excluded(exclude: Path) -> set[Path]:
 
 def format_series(into: Path) -> list[Path]:
     out = git(
-        "format-patch", "--zero-commit", "--no-signature", "--no-stat", "--output-directory", str(into),
-        f"{UPSTREAM_TAG}..HEAD", cwd=TREE_DIR,
+        "format-patch",
+        "--zero-commit",
+        "--no-signature",
+        "--no-stat",
+        "--output-directory",
+        str(into),
+        f"{UPSTREAM_TAG}..HEAD",
+        cwd=TREE_DIR,
     )
     return [Path(line) for line in out.split()]
 
@@ -296,7 +319,7 @@ def check_patches(pin: Pin) -> None:
         exported = format_series(Path(tmp))
         current = series()
         differs = [p.name for p in exported if not (PATCH_DIR / p.name).exists()]
-        differs += [p.name for p, q in zip(exported, current) if p.read_bytes() != q.read_bytes()]
+        differs += [p.name for p, q in zip(exported, current, strict=False) if p.read_bytes() != q.read_bytes()]
         if differs or len(exported) != len(current):
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 

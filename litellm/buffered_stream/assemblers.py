@@ -12,7 +12,9 @@ successful body: ``StreamFailed`` says why, with the HTTP status the failure is 
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from litellm.buffered_stream.decoders import NDJSONDecoder, SSEDecoder, loads
 
@@ -39,6 +41,22 @@ def _parse(data: bytes, what: str) -> Json:
     if not isinstance(value, dict):
         raise StreamFailed(f"buffered_stream: the backend sent a {what} that is not a JSON object: {data[:200]!r}")
     return value
+
+
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
+
+
+def _malformed_is_failure(handler: _Handler) -> _Handler:
+    """An event that parses but lacks what it must carry (a block index, a started block) fails the stream."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any) -> None:
+        try:
+            handler(*args)
+        except (KeyError, IndexError, TypeError, AttributeError) as e:
+            raise StreamFailed(f"buffered_stream: the backend sent a malformed stream event ({e!r})") from e
+
+    return wrapper  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,12 +132,13 @@ class OpenAIChatAssembler:
         for _event, payload in self._sse.feed(data):
             self._on_event(payload)
 
+    @_malformed_is_failure
     def _on_event(self, payload: bytes) -> None:
         if payload.strip() == b"[DONE]":
             self._done = True
             return
         chunk = _parse(payload, "stream event")
-        if "error" in chunk and not chunk.get("choices"):
+        if chunk.get("error") is not None and not chunk.get("choices"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
             raise StreamFailed(f"the backend reported an error mid-stream: {message}", body=chunk)
@@ -171,6 +190,9 @@ class OpenAIChatAssembler:
             state = self._choices[index]
             message = state.pop("message")
             message.setdefault("role", "assistant")
+            if not message.get("content") and (message.get("tool_calls") or message.get("function_call")):
+                # Streams open with `content: ""`; a non-streaming tool-call answer has no content.
+                message["content"] = None
             message.setdefault("content", None)
             for call in message.get("tool_calls") or ():
                 call.pop("index", None)
@@ -221,6 +243,7 @@ class AnthropicMessageAssembler:
         for event, payload in self._sse.feed(data):
             self._on_event(event, payload)
 
+    @_malformed_is_failure
     def _on_event(self, event: str, payload: bytes) -> None:
         body = _parse(payload, f"{event or 'message'} event")
         kind = body.get("type", event)
@@ -325,6 +348,7 @@ class OllamaChatAssembler:
         for line in self._lines.feed(data):
             self._on_line(line)
 
+    @_malformed_is_failure
     def _on_line(self, line: bytes) -> None:
         doc = _parse(line, "stream line")
         if "error" in doc:

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from litellm.buffered_stream.assemblers import (
-    Assembler,
     AnthropicMessageAssembler,
+    Assembler,
     OllamaChatAssembler,
     OpenAIChatAssembler,
     StreamFailed,
@@ -150,13 +150,14 @@ class BufferingAsyncClient(httpx.AsyncClient):
             return response
         assembler = wire.assembler()
         try:
-            async for data in response.aiter_bytes():
-                assembler.feed(data)
-            body = assembler.finish()
+            try:
+                async for data in response.aiter_bytes():
+                    assembler.feed(data)
+                body = assembler.finish()
+            finally:
+                await response.aclose()
         except StreamFailed as failure:
             return _failed(response, request, wire, failure)
-        finally:
-            await response.aclose()
         _mark_served()
         return _assembled(response, request, body)
 

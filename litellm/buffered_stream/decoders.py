@@ -19,14 +19,20 @@ class LineDecoder:
         if not data:
             return []
         buffer = self._tail + data
+        # A trailing "\r" may be the first half of "\r\n": hold it back until the next byte is known.
+        held = b"\r" if buffer.endswith(b"\r") else b""
+        if held:
+            buffer = buffer[:-1]
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
-        self._tail = lines.pop()
+        self._tail = lines.pop() + held
         return lines
 
     def flush(self) -> list[bytes]:
         tail, self._tail = self._tail, b""
+        if tail.endswith(b"\r"):
+            return [tail[:-1]]
         return [tail] if tail else []
 
 

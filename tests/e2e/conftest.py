@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -67,8 +68,14 @@ class Proxy:
         self.config_path = tmp / f"config-{self.port}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = tmp / f"proxy-{self.port}.log"
+        self.event_log = tmp / f"events-{self.port}.jsonl"
+        self.event_log.touch()
         env = {
             **os.environ,
+            "E2E_EVENT_LOG": str(self.event_log),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(Path(__file__).parent / "callbacks"), os.environ.get("PYTHONPATH")])
+            ),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "LITELLM_MASTER_KEY": MASTER_KEY,
             "NO_PROXY": "127.0.0.1,localhost",
@@ -109,6 +116,12 @@ class Proxy:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.event_log.read_text().splitlines()]
+
+    def clear_events(self) -> None:
+        self.event_log.write_text("")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -59,8 +59,16 @@ def words(choice: int, tokens: int, prefix: str = "w") -> list[str]:
 
 def tool_calls(choice: int) -> list[dict[str, Any]]:
     return [
-        {"id": f"call_a{choice}", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "c"}'}},
-        {"id": f"call_b{choice}", "type": "function", "function": {"name": "get_time", "arguments": '{"tz": "Europe/Paris"}'}},
+        {
+            "id": f"call_a{choice}",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "c"}'},
+        },
+        {
+            "id": f"call_b{choice}",
+            "type": "function",
+            "function": {"name": "get_time", "arguments": '{"tz": "Europe/Paris"}'},
+        },
     ]
 
 
@@ -106,7 +114,12 @@ def openai_deltas(spec: Scenario, choice: int) -> list[dict[str, Any]]:
         deltas += [{"reasoning_content": w} for w in words(choice, spec.tokens, "think")]
     if spec.kind == "tools":
         for index, call in enumerate(tool_calls(choice)):
-            head = {"index": index, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
             deltas.append({"tool_calls": [head]})
             for piece in split(call["function"]["arguments"], max(1, spec.tokens)):
                 deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
@@ -126,8 +139,15 @@ def openai_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
         choice: dict[str, Any] = {"index": i, "message": openai_message(spec, i), "finish_reason": spec.finish_reason}
         choice["logprobs"] = {"content": logprob_entries(words(i, spec.tokens))} if body.get("logprobs") else None
         choices.append(choice)
-    out = {"id": "chatcmpl-native", "object": "chat.completion", "created": CREATED, "model": body["model"],
-           "system_fingerprint": "fp_fake", "service_tier": "default", "choices": choices}
+    out = {
+        "id": "chatcmpl-native",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": body["model"],
+        "system_fingerprint": "fp_fake",
+        "service_tier": "default",
+        "choices": choices,
+    }
     if spec.usage != "none":
         out["usage"] = usage(spec, n)
     return out
@@ -135,8 +155,14 @@ def openai_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
 
 def openai_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
     n = body.get("n") or 1
-    base = {"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": CREATED, "model": body["model"],
-            "system_fingerprint": "fp_fake", "service_tier": "default"}
+    base = {
+        "id": "chatcmpl-stream",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": body["model"],
+        "system_fingerprint": "fp_fake",
+        "service_tier": "default",
+    }
     chunks = []
     for i in range(n):
         deltas = openai_deltas(spec, i)
@@ -167,22 +193,41 @@ def anthropic_blocks(spec: Scenario) -> list[dict[str, Any]]:
     if spec.kind == "tools":
         blocks.append({"type": "text", "text": "Let me check."})
         for call in tool_calls(0):
-            blocks.append({"type": "tool_use", "id": call["id"], "name": call["function"]["name"],
-                           "input": json.loads(call["function"]["arguments"])})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": call["id"],
+                    "name": call["function"]["name"],
+                    "input": json.loads(call["function"]["arguments"]),
+                }
+            )
     else:
         blocks.append({"type": "text", "text": "".join(words(0, spec.tokens))})
     return blocks
 
 
 def anthropic_stop_reason(spec: Scenario) -> str:
-    return {"tools": "tool_use", "length": "max_tokens"}.get(spec.kind if spec.kind == "tools" else spec.finish, "end_turn")
+    return {"tools": "tool_use", "length": "max_tokens"}.get(
+        spec.kind if spec.kind == "tools" else spec.finish, "end_turn"
+    )
 
 
 def anthropic_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
-    return {"id": "msg_native", "type": "message", "role": "assistant", "model": body["model"],
-            "content": anthropic_blocks(spec), "stop_reason": anthropic_stop_reason(spec), "stop_sequence": None,
-            "usage": {"input_tokens": 11, "output_tokens": spec.tokens, "cache_read_input_tokens": spec.cached,
-                      "cache_creation_input_tokens": 0}}
+    return {
+        "id": "msg_native",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": anthropic_blocks(spec),
+        "stop_reason": anthropic_stop_reason(spec),
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 11,
+            "output_tokens": spec.tokens,
+            "cache_read_input_tokens": spec.cached,
+            "cache_creation_input_tokens": 0,
+        },
+    }
 
 
 def anthropic_events(spec: Scenario, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -191,27 +236,67 @@ def anthropic_events(spec: Scenario, body: dict[str, Any]) -> list[tuple[str, di
     events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": message})]
     for index, block in enumerate(anthropic_blocks(spec)):
         kind = block["type"]
-        start = {"text": {"type": "text", "text": ""}, "thinking": {"type": "thinking", "thinking": ""},
-                 "tool_use": {**block, "input": {}}, "redacted_thinking": block}[kind]
+        start = {
+            "text": {"type": "text", "text": ""},
+            "thinking": {"type": "thinking", "thinking": ""},
+            "tool_use": {**block, "input": {}},
+            "redacted_thinking": block,
+        }[kind]
         events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
         if kind == "text":
             for piece in split(block["text"], max(1, spec.tokens)):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "text_delta", "text": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}},
+                    )
+                )
         elif kind == "thinking":
             for piece in split(block["thinking"], max(1, spec.tokens)):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "thinking_delta", "thinking": piece}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                   "delta": {"type": "signature_delta", "signature": block["signature"]}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "thinking_delta", "thinking": piece},
+                        },
+                    )
+                )
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "signature_delta", "signature": block["signature"]},
+                    },
+                )
+            )
         elif kind == "tool_use":
             for piece in split(json.dumps(block["input"]), 3):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "input_json_delta", "partial_json": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     stop = None if spec.fault == "nofinish" else anthropic_stop_reason(spec)
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                     "usage": {"output_tokens": spec.tokens}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": spec.tokens},
+            },
+        )
+    )
     if spec.fault != "nofinish":
         events.append(("message_stop", {"type": "message_stop"}))
     return events
@@ -224,18 +309,29 @@ def ollama_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(words(0, spec.tokens))}
     if spec.kind == "reasoning":
         message["thinking"] = "".join(words(0, spec.tokens, "think"))
-    return {"model": body["model"], "created_at": "2026-01-01T00:00:00Z", "message": message, "done": True,
-            "done_reason": "stop", "prompt_eval_count": 11, "eval_count": spec.tokens}
+    return {
+        "model": body["model"],
+        "created_at": "2026-01-01T00:00:00Z",
+        "message": message,
+        "done": True,
+        "done_reason": "stop",
+        "prompt_eval_count": 11,
+        "eval_count": spec.tokens,
+    }
 
 
 def ollama_lines(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
     final = ollama_complete(spec, body)
     lines = []
     if spec.kind == "reasoning":
-        lines += [{"model": body["model"], "message": {"role": "assistant", "content": "", "thinking": w}, "done": False}
-                  for w in words(0, spec.tokens, "think")]
-    lines += [{"model": body["model"], "message": {"role": "assistant", "content": w}, "done": False}
-              for w in words(0, spec.tokens)]
+        lines += [
+            {"model": body["model"], "message": {"role": "assistant", "content": "", "thinking": w}, "done": False}
+            for w in words(0, spec.tokens, "think")
+        ]
+    lines += [
+        {"model": body["model"], "message": {"role": "assistant", "content": w}, "done": False}
+        for w in words(0, spec.tokens)
+    ]
     if spec.fault != "nofinish":
         lines.append({**final, "message": {"role": "assistant", "content": ""}})
     return lines
@@ -299,7 +395,8 @@ class FakeLLM:
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/api/chat", self._ollama)
-        self._runner = web.AppRunner(app)
+        # Handlers are cancelled when their client goes away, so a stalled stream ends with its connection.
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -315,20 +412,28 @@ class FakeLLM:
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         body, spec = await self._read(request)
         frames = [json.dumps(c) for c in openai_chunks(spec, body)] + ["[DONE]"]
-        return await self._serve(request, spec, body.get("stream"), openai_complete(spec, body),
-                                 [f"data: {f}\n\n" for f in frames], "text/event-stream")
+        return await self._serve(
+            request,
+            spec,
+            body.get("stream"),
+            openai_complete(spec, body),
+            [f"data: {f}\n\n" for f in frames],
+            "text/event-stream",
+        )
 
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body, spec = await self._read(request)
         frames = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in anthropic_events(spec, body)]
-        return await self._serve(request, spec, body.get("stream"), anthropic_complete(spec, body), frames,
-                                 "text/event-stream")
+        return await self._serve(
+            request, spec, body.get("stream"), anthropic_complete(spec, body), frames, "text/event-stream"
+        )
 
     async def _ollama(self, request: web.Request) -> web.StreamResponse:
         body, spec = await self._read(request)
         frames = [json.dumps(line) + "\n" for line in ollama_lines(spec, body)]
-        return await self._serve(request, spec, body.get("stream", True), ollama_complete(spec, body), frames,
-                                 "application/x-ndjson")
+        return await self._serve(
+            request, spec, body.get("stream", True), ollama_complete(spec, body), frames, "application/x-ndjson"
+        )
 
     async def _serve(self, request, spec: Scenario, stream: bool, complete: dict, frames: list[str], content_type: str):
         if spec.fault == "status500":
@@ -352,7 +457,9 @@ class FakeLLM:
                     if spec.fault == "malformed":
                         await response.write(b"data: {this is not json\n\n")
                     if spec.fault == "error":
-                        await response.write(b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n')
+                        await response.write(
+                            b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
+                        )
                         return response
                 await response.write(frame.encode())
                 if spec.delay:

@@ -1,0 +1,139 @@
+"""Unit tests for litellm/buffered_stream/options.py: the switch, its validation and the deployment policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import litellm
+from litellm.buffered_stream.options import (
+    FIELD,
+    OVERRIDE_FIELD,
+    BufferedStreamRequest,
+    apply_deployment_policy,
+    parse_flag,
+    requested,
+)
+
+UNSET = object()
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_parse_flag_accepts_booleans_and_none(value: bool | None) -> None:
+    assert parse_flag(value) is value
+
+
+@pytest.mark.parametrize("value", ["true", "false", 1, 0, "yes", 1.0, [], {}])
+def test_parse_flag_rejects_everything_else(value: object) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        parse_flag(value)
+    assert "'buffered_stream'" in str(info.value)
+    assert info.value.status_code == 400
+
+
+def test_parse_flag_names_the_field_it_checks() -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        parse_flag("no", OVERRIDE_FIELD)
+    assert f"'{OVERRIDE_FIELD}'" in str(info.value)
+
+
+def effective(deployment: object, allow: object, client: object) -> object:
+    """The value the router's merge (request kwargs over litellm_params) ends up with."""
+    params: dict[str, object] = {"model": "openai/m"}
+    if deployment is not UNSET:
+        params[FIELD] = deployment
+    if allow is not UNSET:
+        params[OVERRIDE_FIELD] = allow
+    kwargs: dict[str, object] = {"messages": []}
+    if client is not UNSET:
+        kwargs[FIELD] = client
+    apply_deployment_policy(params, kwargs)
+    assert OVERRIDE_FIELD not in kwargs
+    return {**params, **kwargs}.get(FIELD)
+
+
+POLICY_TABLE = [
+    # deployment, allow override, client -> effective
+    (UNSET, UNSET, UNSET, None),
+    (UNSET, UNSET, True, True),
+    (UNSET, UNSET, False, False),
+    (UNSET, UNSET, None, None),
+    (True, UNSET, UNSET, True),
+    (True, UNSET, False, False),
+    (True, UNSET, None, True),
+    (False, UNSET, True, True),
+    (True, True, False, False),
+    (False, True, True, True),
+    (UNSET, True, True, True),
+    (True, False, False, True),
+    (True, False, True, True),
+    (True, False, None, True),
+    (False, False, True, False),
+    (False, False, False, False),
+    (UNSET, False, True, None),
+    (UNSET, None, True, True),
+]
+
+
+@pytest.mark.parametrize(("deployment", "allow", "client", "expected"), POLICY_TABLE)
+def test_apply_deployment_policy_table(deployment: object, allow: object, client: object, expected: object) -> None:
+    assert effective(deployment, allow, client) == expected
+
+
+@pytest.mark.parametrize("client_allow", [True, False, "anything"])
+@pytest.mark.parametrize("deployment_allow", [UNSET, True, False])
+def test_client_sent_override_is_always_removed(client_allow: object, deployment_allow: object) -> None:
+    params: dict[str, Any] = {"model": "m", FIELD: False}
+    if deployment_allow is not UNSET:
+        params[OVERRIDE_FIELD] = deployment_allow
+    kwargs: dict[str, Any] = {OVERRIDE_FIELD: client_allow}
+    apply_deployment_policy(params, kwargs)
+    assert kwargs == {}
+    assert params.get(OVERRIDE_FIELD, UNSET) is deployment_allow
+
+
+def test_client_override_cannot_unlock_a_pinned_deployment() -> None:
+    kwargs: dict[str, Any] = {FIELD: True, OVERRIDE_FIELD: True}
+    apply_deployment_policy({"model": "m", FIELD: False, OVERRIDE_FIELD: False}, kwargs)
+    assert kwargs == {}
+
+
+def test_apply_deployment_policy_rejects_invalid_client_value() -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        apply_deployment_policy({"model": "m"}, {FIELD: "true"})
+    assert "'buffered_stream'" in str(info.value)
+
+
+def test_apply_deployment_policy_leaves_other_kwargs_alone() -> None:
+    kwargs: dict[str, Any] = {"temperature": 0.2, FIELD: True}
+    apply_deployment_policy({"model": "m"}, kwargs)
+    assert kwargs == {"temperature": 0.2, FIELD: True}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "enabled"),
+    [
+        ({FIELD: True}, True),
+        ({FIELD: False}, False),
+        ({}, False),
+        ({FIELD: True, "stream": True}, False),
+        ({FIELD: True, "stream": False}, True),
+    ],
+)
+def test_buffered_stream_request_take(kwargs: dict[str, Any], enabled: bool) -> None:
+    kwargs = {**kwargs, OVERRIDE_FIELD: True}
+    assert BufferedStreamRequest.take(kwargs, "m").enabled is enabled
+    assert FIELD not in kwargs
+    assert OVERRIDE_FIELD not in kwargs
+
+
+def test_buffered_stream_request_take_rejects_invalid() -> None:
+    with pytest.raises(litellm.BadRequestError):
+        BufferedStreamRequest.take({FIELD: 1}, "m")
+
+
+def test_requested() -> None:
+    assert requested({FIELD: False})
+    assert requested({OVERRIDE_FIELD: True})
+    assert not requested({"stream": True})
