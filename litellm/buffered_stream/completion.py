@@ -92,7 +92,8 @@ def _as_stream(model: str, provider: str, kwargs: MutableMapping[str, Any]) -> N
 
 
 def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs: MutableMapping[str, Any]) -> Any:
-    if not any(choice.finish_reason for chunk in chunks for choice in getattr(chunk, "choices", None) or ()):
+    # The wrapper stamps "stop" on a stream that ended without a finish reason; trust only what the backend said.
+    if not (getattr(stream, "received_finish_reason", None) or getattr(stream, "intermittent_finish_reason", None)):
         raise IncompleteStreamError(
             status_code=502,
             message="buffered_stream: the backend stream ended without a finish reason: the answer would be truncated",

@@ -1,0 +1,74 @@
+"""buffered_stream through the SDK (litellm.completion / acompletion) and a Router, against fake backends."""
+
+from __future__ import annotations
+
+import pytest
+
+import litellm
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def params(backend, scenario: str, provider: str = "openai") -> dict:
+    base = backend.url if provider in ("anthropic", "ollama_chat") else f"{backend.url}/v1"
+    return {"model": f"{provider}/{scenario}", "api_base": base, "api_key": "sk-fake"}
+
+
+def words(n: int) -> list[str]:
+    return [f"w{j}c0" for j in range(n)]
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm", "anthropic", "ollama_chat"])
+async def test_async_sdk_call_is_served_from_a_stream(backend, provider):
+    response = await litellm.acompletion(
+        messages=HI, buffered_stream=True, **params(backend, "text+tokens=6", provider)
+    )
+    assert response.choices[0].message.content.split() == words(6)
+    assert response._hidden_params["additional_headers"]["x-litellm-buffered-stream"] == "true"
+    [seen] = backend.requests
+    assert seen.body["stream"] is True and "buffered_stream" not in seen.body
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm", "anthropic"])
+def test_sync_sdk_call_is_served_from_a_stream(backend, provider):
+    response = litellm.completion(messages=HI, buffered_stream=True, **params(backend, "tools+tokens=4", provider))
+    calls = response.choices[0].message.tool_calls
+    assert [c.function.name for c in calls] == ["get_weather", "get_time"]
+    assert response.usage.prompt_tokens == 11
+    [seen] = backend.requests
+    assert seen.body["stream"] is True and "buffered_stream" not in seen.body
+
+
+def test_sync_generic_path_refuses_a_stream_without_finish_reason(backend):
+    with pytest.raises(litellm.APIError) as raised:
+        litellm.completion(messages=HI, buffered_stream=True, **params(backend, "text+tokens=6+fault=nofinish"))
+    assert raised.value.status_code == 502
+    assert "truncated" in str(raised.value)
+
+
+async def test_async_wire_path_refuses_a_stream_without_finish_reason(backend):
+    with pytest.raises(litellm.exceptions.BadGatewayError, match="truncated"):
+        await litellm.acompletion(messages=HI, buffered_stream=True, **params(backend, "text+tokens=6+fault=nofinish"))
+
+
+def test_sdk_rejects_a_non_boolean_switch(backend):
+    with pytest.raises(litellm.BadRequestError, match="buffered_stream"):
+        litellm.completion(messages=HI, buffered_stream="yes", **params(backend, "text"))
+    assert backend.requests == []
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_router_with_several_deployments(backend, sync):
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "group", "litellm_params": {**params(backend, "text+tokens=5"), "buffered_stream": True}},
+            {"model_name": "group", "litellm_params": {**params(backend, "text+tokens=5", "hosted_vllm")}},
+        ]
+    )
+    for _ in range(4):
+        if sync:
+            response = router.completion(model="group", messages=HI, buffered_stream=True)
+        else:
+            response = await router.acompletion(model="group", messages=HI, buffered_stream=True)
+        assert response.choices[0].message.content.split() == words(5)
+    assert [r.body["stream"] for r in backend.requests] == [True] * 4
