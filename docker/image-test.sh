@@ -4,7 +4,7 @@
 # deleted at the end. Needs root, podman, runc, curl, and a Python with aiohttp for the fake backend.
 #
 # Checks: the version labels; /health/liveliness; the image's HEALTHCHECK; the proxy process runs with
-# a uid other than 0; a short non-streaming request; a long non-streaming request with
+# a uid other than 0; no build leftovers (pip, setuptools, wheelhouse, pip cache, compiler); a short non-streaming request; a long non-streaming request with
 # `buffered_stream: true` under a `timeout` shorter than the generation (and, as a control, that the
 # same request without it times out).
 #
@@ -147,6 +147,15 @@ case " $uids " in
     *" 0 "*) fail "the proxy process (pid $pid) runs with uid(s) $uids" ;;
     *) pass "the proxy process (pid $pid) runs as uid $uids, not root" ;;
 esac
+
+leftovers=$(podman exec "$container" python3 -c '
+import importlib.util, os, shutil
+bad = [name for name in ("pip", "setuptools") if importlib.util.find_spec(name)]
+bad += [path for path in ("/wheelhouse", "/root/.cache/pip", "/app/.cache/pip") if os.path.exists(path)]
+bad += [tool for tool in ("gcc", "cc", "make") if shutil.which(tool)]
+print(" ".join(bad) or "none")' 2>&1) || true
+[ "$leftovers" = none ] && pass "no pip, setuptools, wheelhouse, pip cache or compiler reachable in the final image" \
+    || fail "build leftovers in the final image: $leftovers"
 
 chat() { # model, extra JSON fields -> prints HTTP status, body in $run_dir/response.json
     curl -sS -o "$run_dir/response.json" -w '%{http_code}' --max-time 30 \
