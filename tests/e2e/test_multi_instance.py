@@ -18,6 +18,7 @@ Every process is started by this module and stopped by its PID in fixture teardo
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -26,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,10 +122,9 @@ def mi_backend(workdir: Path) -> Iterator[int]:
 
 
 def backend_requests(port: int) -> int:
-    import urllib.request
-
+    """How many chat requests the fake backend has answered so far."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
-        return int(__import__("json").load(response)["requests"])
+        return int(json.load(response)["requests"])
 
 
 @pytest.fixture(scope="module")
