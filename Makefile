@@ -8,7 +8,7 @@ UPSTREAM_REF := .cache/upstream-site
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export SOURCE_DATE_EPOCH := 1700000000
 
-.PHONY: install deps test test-unit test-e2e lint format wheel check-patches tree export run demo-backend \
+.PHONY: install deps system-deps test test-unit test-e2e lint format wheel check-patches tree export run demo-backend \
 	upstream-ref lock clean
 
 ## deps: the virtualenv with every runtime and development dependency, hash-checked
@@ -33,8 +33,14 @@ upstream-ref: deps
 		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(UPSTREAM_REF) \
 		$$($(FORKBUILD) fetch) && touch $(UPSTREAM_REF)/.stamp )
 
+## system-deps: Debian packages the tests use (redis-server for the multi-instance test), when root
+system-deps:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		redis-server >/dev/null; } || echo "redis-server missing and not root: the multi-instance test will skip"
+
 ## test: every test, against the installed wheel
-test: install upstream-ref
+test: install upstream-ref system-deps
 	$(PY) -m pytest
 
 test-unit: install
