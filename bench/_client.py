@@ -15,7 +15,12 @@ import litellm
 
 mode, url, tokens, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 trace_memory = sys.argv[5:] == ["memory"]
-kwargs = {"model": f"openai/text+tokens={tokens}", "api_base": f"{url}/v1", "api_key": "sk-bench", "messages": [{"role": "user", "content": "hi"}]}
+kwargs = {
+    "model": f"openai/text+tokens={tokens}",
+    "api_base": f"{url}/v1",
+    "api_key": "sk-bench",
+    "messages": [{"role": "user", "content": "hi"}],
+}
 
 
 async def call_async() -> int:
