@@ -149,9 +149,10 @@ case " $uids " in
 esac
 
 leftovers=$(podman exec "$container" python3 -c '
-import importlib.util, os, shutil
+import importlib.util, os, pwd, shutil
 bad = [name for name in ("pip", "setuptools") if importlib.util.find_spec(name)]
-bad += [path for path in ("/wheelhouse", "/root/.cache/pip", "/app/.cache/pip") if os.path.exists(path)]
+pip_caches = [os.path.join(user.pw_dir, ".cache", "pip") for user in pwd.getpwall()]
+bad += [path for path in ("/wheelhouse", *pip_caches) if os.path.exists(path)]
 bad += [tool for tool in ("gcc", "cc", "make") if shutil.which(tool)]
 print(" ".join(bad) or "none")' 2>&1) || true
 [ "$leftovers" = none ] && pass "no pip, setuptools, wheelhouse, pip cache or compiler reachable in the final image" \
