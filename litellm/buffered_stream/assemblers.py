@@ -67,18 +67,52 @@ def _malformed_is_failure(handler: _Handler) -> _Handler:
 _REPLACED_KEYS = frozenset({"index", "type", "id", "name", "role", "expires_at"})
 
 
+class _Text(list):
+    """The pieces of a streamed string, joined once at the end (``+`` per chunk would copy the text each time)."""
+
+
+def _append(into: Json, key: str, text: str) -> None:
+    current = into.get(key)
+    if isinstance(current, _Text):
+        current.append(text)
+    elif isinstance(current, str):
+        into[key] = _Text((current, text))
+    else:
+        into[key] = _Text((text,))
+
+
+def joined(value: Any) -> Any:
+    """``value`` with every accumulated string joined, in place for containers."""
+    if isinstance(value, _Text):
+        return "".join(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = joined(item)
+    elif isinstance(value, list):
+        value[:] = [joined(item) for item in value]
+    return value
+
+
 def merge_delta(into: Json, delta: Json) -> None:
     """Merge one streamed delta into the accumulated object.
 
     Strings concatenate (content, arguments, reasoning), except identifiers and types, which the
     latest non-empty value replaces; objects merge recursively; lists of objects that carry an
     ``index`` (tool calls) merge entry by entry; other lists extend; ``None`` changes nothing.
+    Concatenated strings stay in pieces until ``joined``.
     """
     for key, value in delta.items():
         if value is None:
             continue
         current = into.get(key)
-        if current is None:
+        if isinstance(value, str):
+            if key in _REPLACED_KEYS or not (current is None or isinstance(current, (str, _Text))):
+                if value or current is None:
+                    into[key] = value
+            else:
+                _append(into, key, value)
+        elif current is None:
             if isinstance(value, dict):
                 into[key] = {}
                 merge_delta(into[key], value)
@@ -87,15 +121,9 @@ def merge_delta(into: Json, delta: Json) -> None:
                 _merge_list(into[key], value)
             else:
                 into[key] = value
-        elif isinstance(value, str) and isinstance(current, str):
-            if key in _REPLACED_KEYS:
-                if value:
-                    into[key] = value
-            else:
-                into[key] = current + value
         elif isinstance(value, dict) and isinstance(current, dict):
             merge_delta(current, value)
-        elif isinstance(value, list) and isinstance(current, list):
+        elif isinstance(value, list) and isinstance(current, list) and not isinstance(current, _Text):
             _merge_list(current, value)
         else:
             into[key] = value
@@ -187,7 +215,7 @@ class OpenAIChatAssembler:
             )
         choices = []
         for index in sorted(self._choices):
-            state = self._choices[index]
+            state = joined(self._choices[index])
             message = state.pop("message")
             message.setdefault("role", "assistant")
             if not message.get("content") and (message.get("tool_calls") or message.get("function_call")):
@@ -291,11 +319,11 @@ class AnthropicMessageAssembler:
         block = message["content"][index]
         kind = delta.get("type")
         if kind == "text_delta":
-            block["text"] = block.get("text", "") + delta.get("text", "")
+            _append(block, "text", delta.get("text", ""))
         elif kind == "input_json_delta":
             self._json_inputs.setdefault(index, []).append(delta.get("partial_json", ""))
         elif kind == "thinking_delta":
-            block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+            _append(block, "thinking", delta.get("thinking", ""))
         elif kind == "signature_delta":
             block["signature"] = delta.get("signature", "")
         elif kind == "citations_delta":
@@ -321,7 +349,7 @@ class AnthropicMessageAssembler:
             )
         for index in list(self._json_inputs):
             self._close_block(message, index)
-        message["content"] = [block for block in message["content"] if block is not None]
+        message["content"] = [joined(block) for block in message["content"] if block is not None]
         return message
 
     @staticmethod
@@ -366,7 +394,7 @@ class OllamaChatAssembler:
             raise StreamFailed(
                 'buffered_stream: the backend stream ended without its "done" line: the answer would be truncated'
             )
-        message = {"role": "assistant", "content": "", **self._message}
+        message = {"role": "assistant", "content": "", **joined(self._message)}
         return {**self._final, "message": message}
 
     @staticmethod
