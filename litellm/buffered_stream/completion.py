@@ -101,6 +101,8 @@ def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs:
             model=model,
         )
     response = litellm.stream_chunk_builder(chunks, messages=kwargs.get("messages"))
+    if not response.usage.total_tokens:
+        _estimate_usage(response, model, kwargs)
     hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
     try:
         hidden["response_cost"] = litellm.completion_cost(completion_response=response, model=model)
@@ -108,6 +110,17 @@ def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs:
         hidden.setdefault("response_cost", None)
     response._hidden_params = hidden
     return response
+
+
+def _estimate_usage(response: Any, model: str, kwargs: MutableMapping[str, Any]) -> None:
+    """A backend that cannot report usage in a stream gets the tokenizer's count, not 0/0."""
+    message = response.choices[0].message
+    text = (message.content or "") + "".join(
+        call.function.arguments or "" for call in (message.tool_calls or ()) if call.function
+    )
+    prompt = litellm.token_counter(model=model, messages=kwargs.get("messages") or [])
+    completion = litellm.token_counter(model=model, text=text, count_response_tokens=True)
+    response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -131,7 +144,12 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
         stream = await acompletion(*args, **kwargs)
-        chunks = [chunk async for chunk in stream]
+        try:
+            chunks = [chunk async for chunk in stream]
+        except BaseException:
+            # Cancelled (the client went away) or failed: release the backend connection now.
+            await stream.aclose()
+            raise
         return _stamp(_assemble(stream, chunks, model, provider, kwargs))
 
     return wrapper

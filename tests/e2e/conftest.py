@@ -52,6 +52,8 @@ def wildcard_models(base: str, **params: object) -> list[dict]:
         "azure": ("azure", base),
         "ollama": ("ollama_chat", base),
         "claude": ("anthropic", base),
+        # OpenAI wire, but not among the fast path's providers: takes the generic path.
+        "nim": ("nvidia_nim", f"{base}/v1"),
     }
     models = []
     for prefix, (provider, api_base) in routes.items():
