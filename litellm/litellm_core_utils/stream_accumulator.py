@@ -502,11 +502,13 @@ class StreamAccumulator:
     """
 
     def __init__(self, *, ordered: bool = False) -> None:
-        # ordered: the caller already sorted the chunks (never switch to retention).
+        # ordered: the chunks come in their final order (a sorted list, or a wrapper's creation order), so
+        # created_at stamps never make it keep them for sorting.
         self._ordered = ordered
         self.count = 0
         self.first_chunk: object = None
         self.first_model: object = None
+        self.last_chunk: object = None
         self.later_model: str | None = None
         self.id: str | None = None
         self.service_tier: str | None = None
@@ -542,14 +544,14 @@ class StreamAccumulator:
             self.first_chunk = chunk
             self.first_model = _get(chunk, "model")
             hidden: Final = _hidden_params_of(chunk)
-            if not self._ordered and (
-                (isinstance(hidden, dict) and hidden.get("created_at"))
-                or (choices and isinstance(choices[0], TextChoices))
+            if (not self._ordered and isinstance(hidden, dict) and hidden.get("created_at")) or (
+                choices and isinstance(choices[0], TextChoices)
             ):
                 self.retained = [chunk]
                 return
         elif choices and not self.choices and isinstance(choices[0], TextChoices):
             raise ValueError("text completion choices in a chat completion stream")
+        self.last_chunk = chunk
         if chunk_id := _get(chunk, "id"):
             self.id = self.id or chunk_id
         chunk_model: Final = _get(chunk, "model")
@@ -647,7 +649,9 @@ class StreamAccumulator:
             usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         )
         helper: Final = ChunkProcessor.__new__(ChunkProcessor)
-        helper.update_model_response_with_hidden_params(model_response=response, chunk=first)
+        # Upstream's build_base_response reuses its loop variable here: the hidden params (shared, not
+        # copied) are the last chunk's, not the first's.
+        helper.update_model_response_with_hidden_params(model_response=response, chunk=cast(Any, self.last_chunk))
         if self.provider_response_models:
             provider_model = next(
                 (m for m in self.provider_response_models if m != first_model), self.provider_response_models[0]
@@ -762,8 +766,10 @@ def build_stream_response(
     first_with_choices: Final = next((c for c in chunks if _get(c, "choices")), None)
     if first_with_choices is not None and isinstance(_get(first_with_choices, "choices")[0], TextChoices):
         return _build_from_retained(list(chunks), messages, logging_obj, count_prompt_tokens)
-    accumulator: Final = StreamAccumulator()
-    for chunk in chunks:
+    from litellm.litellm_core_utils.streaming_chunk_builder_utils import ChunkProcessor
+
+    accumulator: Final = StreamAccumulator(ordered=True)
+    for chunk in ChunkProcessor.__new__(ChunkProcessor)._sort_chunks(list(chunks)):
         accumulator.add(chunk)
     return accumulator.build(messages=messages, logging_obj=logging_obj, count_prompt_tokens=count_prompt_tokens)
 
@@ -814,7 +820,9 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
 
     def __init__(self) -> None:
         super().__init__()
-        self.accumulator: Final = StreamAccumulator()
+        # CustomStreamWrapper appends chunks in the order it creates them, which is the order of their
+        # created_at stamps: the sort upstream applied to the finished list is a no-op there.
+        self.accumulator: Final = StreamAccumulator(ordered=True)
         self._count = 0
         self._first: object = None
         self._previous: object = None

@@ -270,5 +270,103 @@ def assemble(name: str) -> dict[str, Any]:
     return {"built": normalise(built), "total_usage": json.loads(json.dumps(total.model_dump(), default=repr))}
 
 
+STABLE_LOGGING_KEYS = (
+    "response",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "response_cost",
+    "model",
+    "custom_llm_provider",
+    "status",
+    "stream",
+    "call_type",
+)
+
+
+def _logged(logging_obj: Any) -> bool:
+    return _logged_response(logging_obj) is not None and bool(
+        logging_obj.model_call_details.get("standard_logging_object")
+    )
+
+
+def _logged_response(logging_obj: Any) -> Any:
+    details = logging_obj.model_call_details
+    return details.get("complete_streaming_response") or details.get("async_complete_streaming_response")
+
+
+def drive_wrapper(name: str, mode: str) -> dict[str, Any]:
+    """Run one case through CustomStreamWrapper (sync or async) and return what the success callback logged."""
+    import asyncio
+    import time
+    import uuid
+
+    from litellm.litellm_core_utils.litellm_logging import Logging
+    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+    from litellm.utils import ModelResponseListIterator
+
+    call_id = str(uuid.uuid4())
+    logging_obj = Logging(
+        model=MODEL,
+        messages=MESSAGES,
+        stream=True,
+        call_type="acompletion" if mode == "async" else "completion",
+        start_time=time.time(),
+        litellm_call_id=call_id,
+        function_id=call_id,
+    )
+    logging_obj.update_environment_variables(
+        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
+    )
+    logging_obj.model_call_details["custom_llm_provider"] = "openai"
+    chunks = build_chunks(CASES[name]())
+    wrapper = CustomStreamWrapper(
+        completion_stream=ModelResponseListIterator(model_responses=chunks),
+        model=MODEL,
+        custom_llm_provider="cached_response",
+        logging_obj=logging_obj,
+    )
+    returned: list[Any] = []
+    if mode == "async":
+
+        async def consume() -> None:
+            async for item in wrapper:
+                returned.append(item)
+            for _ in range(250):
+                if _logged(logging_obj):
+                    return
+                await asyncio.sleep(0.02)
+
+        asyncio.run(consume())
+    else:
+        returned.extend(wrapper)
+        deadline = time.time() + 5
+        while not _logged(logging_obj) and time.time() < deadline:
+            time.sleep(0.02)
+    kwargs = logging_obj.model_call_details
+    if not _logged(logging_obj):
+        return {"logged": None, "returned": len(returned)}
+    payload = kwargs.get("standard_logging_object") or {}
+    stable = {key: payload.get(key) for key in STABLE_LOGGING_KEYS}
+    return json.loads(
+        json.dumps(
+            {
+                "logged": normalise(_logged_response(logging_obj)),
+                "standard_logging_object": stable,
+                "returned": len(returned),
+            },
+            default=repr,
+        )
+    )
+
+
+def _main() -> None:
+    request = sys.stdin.read().split()
+    if request and request[0] in ("sync", "async"):
+        print(json.dumps({name: drive_wrapper(name, request[0]) for name in request[1:]}))
+    else:
+        print(json.dumps({name: assemble(name) for name in request}))
+
+
 if __name__ == "__main__":
-    print(json.dumps({name: assemble(name) for name in sys.stdin.read().split()}))
+    _main()
