@@ -206,6 +206,27 @@ def _provider_fields() -> list[dict[str, Any]]:
     ]
 
 
+def _same_index_parallel_calls() -> list[dict[str, Any]]:
+    """Providers that send each parallel call complete, every one at index 0 (upstream fuses them)."""
+    return [
+        chunk(choice(role="assistant", content=None)),
+        chunk(choice(tool_calls=[_tool(0, "call_1", "get_weather", '{"city": "Paris"}')])),
+        chunk(choice(tool_calls=[_tool(0, "call_2", "get_weather", '{"city": "Rome"}')])),
+        chunk(choice(finish_reason="tool_calls")),
+    ]
+
+
+def _usage_details_then_partial() -> list[dict[str, Any]]:
+    """A later usage report whose prompt_tokens_details lacks cached_tokens (upstream drops the count)."""
+    first = {"prompt_tokens": 2000, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 1536}}
+    later = {"prompt_tokens": 2000, "completion_tokens": 20, "prompt_tokens_details": {"audio_tokens": 0}}
+    return [
+        chunk(choice(role="assistant", content="Hello"), usage=first),
+        chunk(choice(content=" world")),
+        chunk(choice(finish_reason="stop"), usage=later),
+    ]
+
+
 CASES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "text_usage_last": lambda: _text_case(usage={"prompt_tokens": 11, "completion_tokens": 40, "total_tokens": 51}),
     "text_usage_absent": _text_case,
@@ -224,7 +245,11 @@ CASES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "later_chunk_model": _later_model,
     "provider_specific_fields": _provider_fields,
     "n_choices": _n_choices,
+    "same_index_parallel_calls": _same_index_parallel_calls,
+    "usage_details_then_partial": _usage_details_then_partial,
 }
+# Cases where the fork deliberately differs from upstream (each has its own test).
+DELIBERATE_DIFFERENCES = frozenset({"n_choices", "same_index_parallel_calls", "usage_details_then_partial"})
 
 
 def build_chunks(specs: list[dict[str, Any]]) -> list[Any]:
