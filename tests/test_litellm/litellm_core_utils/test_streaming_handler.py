@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from litellm.exceptions import MidStreamFallbackError
 from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
@@ -95,7 +96,7 @@ async def test_async_wrapper_holds_three_chunks() -> None:
 async def test_repetition_check_still_raises(mode: str) -> None:
     limit = litellm.REPEATED_STREAMING_CHUNK_LIMIT
     wrapper = _wrapper([_chunk("same words again")] * (limit + 5))
-    with pytest.raises((litellm.InternalServerError, litellm.MidStreamFallbackError), match="repeating"):
+    with pytest.raises((litellm.InternalServerError, MidStreamFallbackError), match="repeating"):
         if mode == "sync":
             list(wrapper)
         else:
