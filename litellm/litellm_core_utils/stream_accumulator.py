@@ -23,9 +23,11 @@ late, so in-place edits a consumer makes to a chunk after it was yielded (the pr
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, SupportsIndex, cast, overload
 
 from litellm.types.llms.vertex_ai import VERTEX_AI_PROVIDER_METADATA_FIELDS
@@ -70,6 +72,9 @@ _GENERATED_CONTENT_FIELDS: Final = (
     "images",
     "annotations",
 )
+_DELTA_FIELDS: Final = ("content", "role", *_NON_TEXT_DELTA_FIELDS)
+_NON_TEXT_DELTA_FIELD_SET: Final = frozenset(_NON_TEXT_DELTA_FIELDS)
+_GENERATED_CONTENT_FIELD_SET: Final = frozenset(_GENERATED_CONTENT_FIELDS)
 _PRICING_FIELDS: Final = ("inference_geo", "speed")
 # Joining many tiny strings at the end costs a list slot per chunk; fold them every so often.
 _PARTS_COMPACT_AT: Final = 256
@@ -83,10 +88,57 @@ def stream_chunk_retention() -> str:
     return FULL_RETENTION if str(configured or "").strip().lower() == FULL_RETENTION else BOUNDED_RETENTION
 
 
+_MISSING: Final = object()
+
+
 def _get(obj: object, key: str) -> Any:
+    """``obj.get(key)`` / ``getattr(obj, key, None)``, without pydantic's slow failing ``__getattr__``."""
     if isinstance(obj, Mapping):
         return obj.get(key)
-    return getattr(obj, key, None)
+    try:
+        fields = obj.__dict__
+    except AttributeError:
+        return getattr(obj, key, None)
+    value = fields.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    extra = getattr(obj, "__pydantic_extra__", _MISSING)
+    if extra is _MISSING:
+        return getattr(obj, key, None)
+    return extra.get(key) if extra else None
+
+
+def _present(obj: object) -> list[tuple[str, Any]]:
+    """The fields of a delta that are set (not None), dict or pydantic model."""
+    if isinstance(obj, Mapping):
+        return [(k, v) for k, v in obj.items() if v is not None]
+    extra = getattr(obj, "__pydantic_extra__", _MISSING)
+    if extra is _MISSING:
+        return [(k, v) for k in _DELTA_FIELDS if (v := getattr(obj, k, None)) is not None]
+    present = [(k, v) for k, v in obj.__dict__.items() if v is not None]
+    if extra:
+        present.extend((k, v) for k, v in extra.items() if v is not None)
+    return present
+
+
+@functools.cache
+def _deps() -> Any:
+    """Upstream helpers, imported once on first use (this module is imported by streaming_handler)."""
+    from litellm.types import utils as types_utils
+
+    from litellm.litellm_core_utils import streaming_chunk_builder_utils as builder_utils
+    from litellm.litellm_core_utils import streaming_handler
+
+    return SimpleNamespace(
+        ChunkProcessor=builder_utils.ChunkProcessor,
+        capture_cache_creation_token_details=builder_utils.capture_cache_creation_token_details,
+        reports_prompt_side_usage=builder_utils._reports_prompt_side_usage,
+        coerce_token_details=streaming_handler._coerce_token_details,
+        ServerToolUse=types_utils.ServerToolUse,
+        TextChoices=types_utils.TextChoices,
+        PromptTokensDetailsWrapper=types_utils.PromptTokensDetailsWrapper,
+        CompletionTokensDetailsWrapper=types_utils.CompletionTokensDetailsWrapper,
+    )
 
 
 def _hidden_params_of(chunk: object) -> object:
@@ -161,42 +213,44 @@ class _ChoiceState:
         self.provider_fields: dict[str, object] = {}
 
     # -- folding ---------------------------------------------------------------------------------
-    def fold(self, delta: object) -> None:
-        if (content := _get(delta, "content")) is not None:
-            self.saw_content = True
-            if isinstance(content, str):
-                self.content.add(content)
-        if (tool_calls := _get(delta, "tool_calls")) is not None:
-            self.saw_tool_calls = True
-            for tool_call in tool_calls:
-                if tool_call:
-                    self._fold_tool_call(tool_call)
-        if (function_call := _get(delta, "function_call")) is not None:
-            if not self.saw_function_call:
-                self.function_call_name = function_call.name
-            self.saw_function_call = True
-            self.function_call_arguments.add(function_call.arguments)
-        if (thinking := _get(delta, "thinking_blocks")) is not None:
-            self.saw_thinking = True
-            if isinstance(thinking, list):
-                for block in thinking:
-                    self._fold_thinking_block(block)
-        if (reasoning := _get(delta, "reasoning_content")) is not None:
-            self.saw_reasoning = True
-            self.reasoning.add(reasoning)
-        if (annotations := _get(delta, "annotations")) is not None:
-            self.annotations = [*(self.annotations or ()), *annotations]
-        if (audio := _get(delta, "audio")) is not None:
-            self.saw_audio = True
-            self._fold_audio(audio)
-        if (images := _get(delta, "images")) is not None:
-            self.images = [*(self.images or ()), *images]
-        if (provider_fields := _get(delta, "provider_specific_fields")) is not None:
-            self.saw_provider_fields = True
-            if isinstance(provider_fields, dict):
-                if provider_fields.get("citation") is not None:
-                    self.citations.append(provider_fields["citation"])
-                self.provider_fields.update((k, v) for k, v in provider_fields.items() if k != "citation")
+    def fold(self, present: list[tuple[str, Any]]) -> None:
+        """Fold a delta's set fields (``_present(delta)``)."""
+        for key, value in present:
+            if key == "content":
+                self.saw_content = True
+                if isinstance(value, str):
+                    self.content.add(value)
+            elif key == "tool_calls":
+                self.saw_tool_calls = True
+                for tool_call in value:
+                    if tool_call:
+                        self._fold_tool_call(tool_call)
+            elif key == "function_call":
+                if not self.saw_function_call:
+                    self.function_call_name = value.name
+                self.saw_function_call = True
+                self.function_call_arguments.add(value.arguments)
+            elif key == "thinking_blocks":
+                self.saw_thinking = True
+                if isinstance(value, list):
+                    for block in value:
+                        self._fold_thinking_block(block)
+            elif key == "reasoning_content":
+                self.saw_reasoning = True
+                self.reasoning.add(value)
+            elif key == "annotations":
+                self.annotations = [*(self.annotations or ()), *value]
+            elif key == "audio":
+                self.saw_audio = True
+                self._fold_audio(value)
+            elif key == "images":
+                self.images = [*(self.images or ()), *value]
+            elif key == "provider_specific_fields":
+                self.saw_provider_fields = True
+                if isinstance(value, dict):
+                    if value.get("citation") is not None:
+                        self.citations.append(value["citation"])
+                    self.provider_fields.update((k, v) for k, v in value.items() if k != "citation")
 
     def _fold_tool_call(self, tool_call: object) -> None:
         function: Final = _get(tool_call, "function")
@@ -369,18 +423,16 @@ class _UsageFold:
         return twin
 
     def fold(self, chunk: object) -> None:
-        from litellm.litellm_core_utils.streaming_chunk_builder_utils import (
-            ChunkProcessor,
-            _reports_prompt_side_usage,
-            capture_cache_creation_token_details,
-        )
-        from litellm.types.utils import ServerToolUse
-
+        deps: Final = _deps()
         self._fold_total(chunk)
-        usage_chunk: Final = ChunkProcessor._extract_usage_chunk(cast(Any, chunk))
+        if _get(chunk, "usage") is None:
+            hidden = _hidden_params_of(chunk)
+            if not isinstance(hidden, dict) or hidden.get("usage") is None:
+                return  # what _extract_usage_chunk would find: nothing
+        usage_chunk: Final = deps.ChunkProcessor._extract_usage_chunk(cast(Any, chunk))
         if usage_chunk is None:
             return
-        summary: Final = ChunkProcessor._usage_chunk_calculation_helper(cast(Any, None), usage_chunk)
+        summary: Final = deps.ChunkProcessor._usage_chunk_calculation_helper(cast(Any, None), usage_chunk)
         if summary["prompt_tokens"] is not None and (summary["prompt_tokens"] > 0 or self.prompt_tokens is None):
             self.prompt_tokens = summary["prompt_tokens"]
         completion: Final = summary["completion_tokens"]
@@ -389,17 +441,18 @@ class _UsageFold:
         if completion is not None and completion > 0:
             self.completion_usage_updates += 1
         if summary["cache_creation_input_tokens"] is not None and (
-            _reports_prompt_side_usage(summary) or self.cache_creation_input_tokens is None
+            deps.reports_prompt_side_usage(summary) or self.cache_creation_input_tokens is None
         ):
             self.cache_creation_input_tokens = summary["cache_creation_input_tokens"]
         if summary["cache_read_input_tokens"] is not None and (
-            _reports_prompt_side_usage(summary) or self.cache_read_input_tokens is None
+            deps.reports_prompt_side_usage(summary) or self.cache_read_input_tokens is None
         ):
             self.cache_read_input_tokens = summary["cache_read_input_tokens"]
         if summary["completion_tokens_details"] is not None:
             self.completion_tokens_details = summary["completion_tokens_details"]
         server_tool_use: Final = getattr(usage_chunk, "server_tool_use", None)
         if server_tool_use is not None:
+            ServerToolUse: Final = deps.ServerToolUse  # noqa: N806
             if isinstance(server_tool_use, dict):
                 self.server_tool_use = ServerToolUse(**server_tool_use)
             elif isinstance(server_tool_use, ServerToolUse):
@@ -413,7 +466,7 @@ class _UsageFold:
             if (maps := getattr(details, "google_maps_grounding_requests", None)) is not None:
                 self.google_maps_grounding_requests = maps
         self.prompt_tokens_details = _merge_token_details(self.prompt_tokens_details, details)
-        self.cache_creation_token_details = capture_cache_creation_token_details(
+        self.cache_creation_token_details = deps.capture_cache_creation_token_details(
             self.prompt_tokens_details, self.cache_creation_token_details
         )
         if summary["cost"] is not None:
@@ -423,25 +476,23 @@ class _UsageFold:
                 self.pricing[field] = value
 
     def _fold_total(self, chunk: object) -> None:
-        from litellm.litellm_core_utils.streaming_chunk_builder_utils import capture_cache_creation_token_details
-        from litellm.litellm_core_utils.streaming_handler import _coerce_token_details
-        from litellm.types.utils import CompletionTokensDetailsWrapper, PromptTokensDetailsWrapper
-
-        if "usage" not in chunk or chunk["usage"] is None:  # type: ignore[operator, index]
+        usage: Final = _get(chunk, "usage")
+        if usage is None:
             return
-        usage: Final = chunk["usage"]  # type: ignore[index]
+        deps: Final = _deps()
+        coerce_token_details: Final = deps.coerce_token_details
         self.total_seen = True
         if "prompt_tokens" in usage:
             self.total_prompt_tokens = usage.get("prompt_tokens", 0) or 0
         if "completion_tokens" in usage:
             self.total_completion_tokens = usage.get("completion_tokens", 0) or 0
-        incoming_details: Final = _coerce_token_details(usage, "prompt_tokens_details", PromptTokensDetailsWrapper)
-        self.total_cache_creation_token_details = capture_cache_creation_token_details(
+        incoming_details: Final = coerce_token_details(usage, "prompt_tokens_details", deps.PromptTokensDetailsWrapper)
+        self.total_cache_creation_token_details = deps.capture_cache_creation_token_details(
             incoming_details, self.total_cache_creation_token_details
         )
         self.total_prompt_tokens_details = _merge_token_details(self.total_prompt_tokens_details, incoming_details)
         self.total_completion_tokens_details = (
-            _coerce_token_details(usage, "completion_tokens_details", CompletionTokensDetailsWrapper)
+            coerce_token_details(usage, "completion_tokens_details", deps.CompletionTokensDetailsWrapper)
             or self.total_completion_tokens_details
         )
         self.total_cost = usage.get("cost") if isinstance(usage, dict) else getattr(usage, "cost", None)
@@ -537,7 +588,7 @@ class StreamAccumulator:
             self._error = self._error or e
 
     def _fold(self, chunk: object) -> None:
-        from litellm.types.utils import TextChoices
+        TextChoices: Final = _deps().TextChoices  # noqa: N806
 
         choices: Final = _get(chunk, "choices") or ()
         if self.first_chunk is None:
@@ -569,7 +620,7 @@ class StreamAccumulator:
             if "provider_specific_fields" in hidden_params:
                 self.hidden_provider_fields_owner = hidden_params
         for field in VERTEX_AI_PROVIDER_METADATA_FIELDS:
-            value = _provider_metadata_attr(chunk, field)
+            value = _provider_metadata_attr(chunk, field) if isinstance(chunk, dict) else _get(chunk, field)
             if value:
                 merged = self.provider_metadata.setdefault(field, [])
                 if isinstance(value, list):
@@ -582,20 +633,20 @@ class StreamAccumulator:
             delta = _get(choice, "delta")
             state = self.choices.get(index)
             if state is None:
-                from litellm.litellm_core_utils.streaming_chunk_builder_utils import ChunkProcessor
-
-                state = self.choices[index] = _ChoiceState(index, ChunkProcessor._role_of_choice(choice))
+                role = _deps().ChunkProcessor._role_of_choice(choice)
+                state = self.choices[index] = _ChoiceState(index, role)
             finish_reason = _get(choice, "finish_reason")
             if finish_reason is not None:
                 state.finish_reason = finish_reason
                 self.saw_finish_reason = True
             if delta is None:
                 continue
-            if self.simple_text and any(_get(delta, field) is not None for field in _NON_TEXT_DELTA_FIELDS):
+            present = _present(delta)
+            if self.simple_text and any(key in _NON_TEXT_DELTA_FIELD_SET for key, _ in present):
                 self.simple_text = False
-            if not self.has_generated_content and any(_get(delta, f) for f in _GENERATED_CONTENT_FIELDS):
-                self.has_generated_content = True
-            state.fold(delta)
+            if position == 0 and not self.has_generated_content:
+                self.has_generated_content = any(key in _GENERATED_CONTENT_FIELD_SET and v for key, v in present)
+            state.fold(present)
         self.usage.fold(chunk)
 
     # -- reading ---------------------------------------------------------------------------------
