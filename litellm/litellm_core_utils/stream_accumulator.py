@@ -979,6 +979,8 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
         return f"<StreamChunkLog chunks={self._count} held={len(self._held())}>"
 
     def __eq__(self, other: object) -> bool:
-        return self is other
+        if self is other:
+            return True
+        return self._count == 0 and isinstance(other, list) and len(other) == 0
 
     __hash__ = None  # type: ignore[assignment]
