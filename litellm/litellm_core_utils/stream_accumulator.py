@@ -148,23 +148,23 @@ def _hidden_params_of(chunk: object) -> object:
 
 
 class _Parts:
-    """A string built by appending, kept as a few joined pieces instead of one list slot per chunk."""
+    """A string built by appending: small pieces are joined into blocks every ``_PARTS_COMPACT_AT`` appends,
+    so it costs one list slot per block instead of one per chunk, and joining stays linear."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_blocks", "_tail")
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
+        self._blocks: list[str] = []
+        self._tail: list[str] = []
 
     def add(self, part: str) -> None:
-        self._parts.append(part)
-        if len(self._parts) >= _PARTS_COMPACT_AT:
-            self._parts = ["".join(self._parts)]
+        self._tail.append(part)
+        if len(self._tail) >= _PARTS_COMPACT_AT:
+            self._blocks.append("".join(self._tail))
+            self._tail = []
 
     def text(self) -> str:
-        return "".join(self._parts)
-
-    def __bool__(self) -> bool:
-        return any(self._parts)
+        return "".join(self._blocks) + "".join(self._tail)
 
 
 class _ToolCallState:

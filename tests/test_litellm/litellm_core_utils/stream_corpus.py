@@ -385,10 +385,88 @@ def drive_wrapper(name: str, mode: str) -> dict[str, Any]:
     )
 
 
+class _CutStream:
+    """Yields the chunks, then fails the way a dropped connection does."""
+
+    def __init__(self, chunks: list[Any]) -> None:
+        self._chunks = list(chunks)
+
+    def __iter__(self) -> _CutStream:
+        return self
+
+    def __next__(self) -> Any:
+        if self._chunks:
+            return self._chunks.pop(0)
+        raise RuntimeError("backend connection cut")
+
+    def __aiter__(self) -> _CutStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return self.__next__()
+
+
+def drive_cut_stream(name: str, mode: str) -> dict[str, Any]:
+    """Stream a case without its last chunk, then fail: what partial usage the failure records."""
+    import asyncio
+    import time
+    import uuid
+
+    from litellm.litellm_core_utils.litellm_logging import Logging
+    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+
+    call_id = str(uuid.uuid4())
+    logging_obj = Logging(
+        model=MODEL,
+        messages=MESSAGES,
+        stream=True,
+        call_type="acompletion" if mode == "async-cut" else "completion",
+        start_time=time.time(),
+        litellm_call_id=call_id,
+        function_id=call_id,
+    )
+    logging_obj.update_environment_variables(
+        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
+    )
+    wrapper = CustomStreamWrapper(
+        completion_stream=_CutStream(build_chunks(CASES[name]())[:-1]),
+        model=MODEL,
+        custom_llm_provider="cached_response",
+        logging_obj=logging_obj,
+    )
+    error = None
+    try:
+        if mode == "async-cut":
+
+            async def consume() -> None:
+                async for _ in wrapper:
+                    pass
+
+            asyncio.run(consume())
+        else:
+            for _ in wrapper:
+                pass
+    except Exception as e:  # noqa: BLE001  # the failure is the point
+        error = type(e).__name__
+    usage = logging_obj.model_call_details.get("combined_usage_object")
+    return json.loads(
+        json.dumps(
+            {
+                "error": error,
+                "partial_usage": usage.model_dump() if usage is not None else None,
+                "response_cost": logging_obj.model_call_details.get("response_cost"),
+            },
+            default=repr,
+        )
+    )
+
+
 def _main() -> None:
     request = sys.stdin.read().split()
     if request and request[0] in ("sync", "async"):
         print(json.dumps({name: drive_wrapper(name, request[0]) for name in request[1:]}))
+    elif request and request[0] in ("sync-cut", "async-cut"):
+        print(json.dumps({name: drive_cut_stream(name, request[0]) for name in request[1:]}))
     else:
         print(json.dumps({name: assemble(name) for name in request}))
 

@@ -98,6 +98,7 @@ def test_thinking_blocks_in_order_with_signatures() -> None:
 def _text_chunk(content: str | None, model: str = "gpt-4o-mini", **kwargs: Any) -> ModelResponseStream:
     return ModelResponseStream(
         id="chatcmpl-1",
+        created=1700000000,
         model=model,
         choices=[StreamingChoices(index=0, delta=Delta(content=content), finish_reason=kwargs.pop("finish", None))],
         **kwargs,

@@ -24,6 +24,7 @@ def _split(value: str, cuts: list[int]) -> list[str]:
 def _chunk(*choices: tuple[int, dict[str, Any]], usage: Usage | None = None, finish: str | None = None) -> Any:
     return ModelResponseStream(
         id="chatcmpl-p",
+        created=1700000000,  # fixed: two builds of the same stream must not straddle a second
         model="gpt-4o-mini",
         choices=[StreamingChoices(index=i, delta=Delta(**delta), finish_reason=finish) for i, delta in choices],
         **({"usage": usage} if usage is not None else {}),

@@ -12,7 +12,7 @@ from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
 from litellm.utils import ModelResponseListIterator
-from stream_corpus import CASES, DELIBERATE_DIFFERENCES, MESSAGES, MODEL, drive_wrapper
+from stream_corpus import CASES, DELIBERATE_DIFFERENCES, MESSAGES, MODEL, drive_cut_stream, drive_wrapper
 from upstream_reference import scrub, upstream
 
 import litellm
@@ -33,6 +33,15 @@ def test_logged_streaming_response_is_unchanged(name: str, mode: str) -> None:
     assert actual["logged"] is not None, "the success callback never saw a complete_streaming_response"
     ignored = RACY_SYNC_FIELDS if mode == "sync" else CLOCK_FIELDS
     assert scrub(actual, ignored) == scrub(expected, ignored)
+
+
+@pytest.mark.parametrize("mode", ["sync-cut", "async-cut"])
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_partial_usage_billed_on_failure_is_unchanged(name: str, mode: str) -> None:
+    expected = upstream(f"{mode} " + " ".join(CASES))[name]
+    actual = drive_cut_stream(name, mode)
+    assert actual["error"] is not None
+    assert actual == expected
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
