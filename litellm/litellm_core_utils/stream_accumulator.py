@@ -975,6 +975,26 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
     def copy(self) -> list[Any]:
         return self._held()
 
+    def __copy__(self) -> StreamChunkLog:
+        # The fold state is copied (sharing it would fold the held chunk twice); the chunks are shared.
+        shared: Final = (
+            self._first,
+            self._previous,
+            self._last,
+            self.accumulator.first_chunk,
+            self.accumulator.last_chunk,
+        )
+        return self.__deepcopy__({id(item): item for item in shared if item is not None})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StreamChunkLog:
+        # list's default deepcopy would re-append the held chunks on top of the copied state
+        import copy
+
+        twin: Final = StreamChunkLog.__new__(StreamChunkLog)
+        memo[id(self)] = twin
+        twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return twin
+
     def __repr__(self) -> str:
         return f"<StreamChunkLog chunks={self._count} held={len(self._held())}>"
 

@@ -121,6 +121,22 @@ def test_chunk_log_is_a_bounded_list() -> None:
     assert log.accumulator.count == 9  # the last chunk is folded one step late
 
 
+def test_copies_of_the_log_are_independent_and_not_double_counted() -> None:
+    import copy
+
+    log = StreamChunkLog()
+    for word in ("a", "b", "c", "d"):
+        log.append(_text_chunk(word))
+    for twin in (copy.copy(log), copy.deepcopy(log)):
+        assert len(twin) == 4
+        built = twin.build(messages=MESSAGES)
+        assert built is not None and built.choices[0].message.content == "abcd"
+    deep = copy.deepcopy(log)
+    deep.append(_text_chunk("e"))
+    assert len(deep) == 5 and len(log) == 4
+    assert log.build(messages=MESSAGES).choices[0].message.content == "abcd"
+
+
 def test_in_place_edit_after_yield_is_logged_as_upstream_logs_it() -> None:
     """The proxy rewrites chunk.model after a chunk was yielded; folding one step late still sees it."""
     log = StreamChunkLog()
