@@ -274,6 +274,7 @@ def format_series(into: Path) -> list[Path]:
         "--zero-commit",
         "--no-signature",
         "--no-stat",
+        "--no-numbered",
         "--output-directory",
         str(into),
         f"{UPSTREAM_TAG}..HEAD",
@@ -282,17 +283,38 @@ def format_series(into: Path) -> list[Path]:
     return [Path(line) for line in out.split()]
 
 
+def series_names(exported: list[Path]) -> list[str]:
+    """Names for freshly exported patches: a patch keeps its name in the series while its subject is the same.
+
+    format-patch numbers from 0001; the series may number groups apart (0001.., 0101..), so a patch
+    is matched to the series entry at its position by the subject part of the name, and a new or
+    renamed patch takes the number after the one before it.
+    """
+    current = [p.name for p in series()]
+    names: list[str] = []
+    for position, patch in enumerate(exported):
+        slug = patch.name.split("-", 1)[1]
+        if position < len(current) and current[position].split("-", 1)[1] == slug:
+            names.append(current[position])
+        else:
+            number = int(names[-1].split("-", 1)[0]) + 1 if names else 1
+            names.append(f"{number:04d}-{slug}")
+    return names
+
+
 def export() -> list[Path]:
     require_tree()
     require_clean_tree()
     with tempfile.TemporaryDirectory() as tmp:
         new = format_series(Path(tmp))
+        names = series_names(new)
+        header = [line for line in (PATCH_DIR / "series").read_text().splitlines() if line.startswith("#")]
         for old in PATCH_DIR.glob("*.patch"):
             old.unlink()
-        for patch in new:
-            shutil.copyfile(patch, PATCH_DIR / patch.name)
-    (PATCH_DIR / "series").write_text("".join(f"{p.name}\n" for p in new))
-    return [PATCH_DIR / p.name for p in new]
+        for patch, name in zip(new, names, strict=True):
+            shutil.copyfile(patch, PATCH_DIR / name)
+    (PATCH_DIR / "series").write_text("".join(f"{line}\n" for line in [*header, *names]))
+    return [PATCH_DIR / name for name in names]
 
 
 def require_tree() -> None:
@@ -318,8 +340,9 @@ def check_patches(pin: Pin) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         exported = format_series(Path(tmp))
         current = series()
-        differs = [p.name for p in exported if not (PATCH_DIR / p.name).exists()]
-        differs += [p.name for p, q in zip(exported, current, strict=False) if p.read_bytes() != q.read_bytes()]
+        names = series_names(exported)
+        differs = [name for name in names if not (PATCH_DIR / name).exists()]
+        differs += [q.name for p, q in zip(exported, current, strict=False) if p.read_bytes() != q.read_bytes()]
         if differs or len(exported) != len(current):
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 

@@ -1,0 +1,126 @@
+"""The built and installed wheel is what users get: check it, and the build's refusals."""
+
+import importlib.metadata
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PIN = tomllib.loads((ROOT / "upstream" / "pin.toml").read_text())
+FORK_VERSION = f"{PIN['upstream']['version']}+{PIN['fork']['local_version']}"
+BIN = Path(sys.executable).parent
+
+
+def load_forkbuild():
+    spec = importlib.util.spec_from_file_location("forkbuild", ROOT / "tools" / "forkbuild.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["forkbuild"] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def forkbuild(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "forkbuild.py"), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_installed_version_is_the_fork():
+    assert importlib.metadata.version("litellm") == FORK_VERSION
+    assert FORK_VERSION.startswith("1.106.2+buffered.")
+
+
+def test_litellm_cli_reports_version():
+    out = subprocess.run([str(BIN / "litellm"), "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "1.106.2" in out.stdout + out.stderr
+
+
+def test_proxy_server_imports():
+    out = subprocess.run(
+        [sys.executable, "-c", "import litellm.proxy.proxy_server"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_fork_modules_are_in_the_installed_wheel():
+    import litellm
+
+    installed = Path(litellm.__file__).parent.parent
+    for rel in load_forkbuild().fork_modules():
+        assert (installed / rel).read_bytes() == (ROOT / rel).read_bytes(), rel
+
+
+def test_no_tracked_file_under_litellm_exists_upstream():
+    tracked = subprocess.run(["git", "ls-files", "litellm"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    fb = load_forkbuild()
+    upstream = fb.upstream_names(fb.fetch(fb.Pin.load(ROOT / "upstream" / "pin.toml")))
+    assert tracked, "the fork has modules of its own"
+    assert [name for name in tracked if name in upstream] == []
+
+
+def test_tampered_pin_refuses_to_build(tmp_path):
+    text = (ROOT / "upstream" / "pin.toml").read_text().replace(PIN["upstream"]["sha256"], "0" * 64)
+    (tmp_path / "pin.toml").write_text(text)
+    out = forkbuild("wheel", "--pin", str(tmp_path / "pin.toml"))
+    assert out.returncode == 1
+    assert "REFUSING TO BUILD" in out.stderr and "sha256" in out.stderr
+
+
+def test_pin_of_another_version_is_refused(tmp_path):
+    text = (ROOT / "upstream" / "pin.toml").read_text().replace('version = "1.106.2"', 'version = "1.106.3"')
+    (tmp_path / "pin.toml").write_text(text)
+    out = forkbuild("fetch", "--pin", str(tmp_path / "pin.toml"))
+    assert out.returncode == 1
+    assert "is not version 1.106.3" in out.stderr
+
+
+def test_patch_that_does_not_apply_exactly_fails(tmp_path):
+    fb = load_forkbuild()
+    tree = tmp_path / "tree"
+    (tree / "litellm").mkdir(parents=True)
+    (tree / "litellm" / "a.py").write_text("one\ntwo\nthree\n")
+    bad = tmp_path / "0001-bad.patch"
+    bad.write_text("--- a/litellm/a.py\n+++ b/litellm/a.py\n@@ -1,3 +1,3 @@\n one\n-TWO\n+2\n three\n")
+    with pytest.raises(fb.BuildError, match="does not apply exactly"):
+        fb.apply_series(tree, [bad])
+    missing = tmp_path / "0002-missing.patch"
+    missing.write_text("--- a/litellm/b.py\n+++ b/litellm/b.py\n@@ -1 +1 @@\n-x\n+y\n")
+    with pytest.raises(fb.BuildError, match="does not apply exactly"):
+        fb.apply_series(tree, [missing])
+
+
+def test_series_applies_to_the_pinned_wheel():
+    out = forkbuild("check-patches")
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.skipif(not (ROOT / "dist").exists(), reason="needs a built wheel")
+def test_wheel_build_is_byte_identical():
+    fb = load_forkbuild()
+    pin = fb.Pin.load(ROOT / "upstream" / "pin.toml")
+    wheel = ROOT / "dist" / pin.fork_wheel
+    before = fb.sha256_of(wheel)
+    out = forkbuild("wheel")
+    assert out.returncode == 0, out.stderr
+    assert fb.sha256_of(wheel) == before
+
+
+@pytest.mark.skipif((ROOT / "build" / "tree").exists(), reason="build/tree is in use; make check-patches covers it")
+def test_tree_and_export_round_trip_byte_identical(tmp_path):
+    fb = load_forkbuild()
+    pin = fb.Pin.load(ROOT / "upstream" / "pin.toml")
+    try:
+        fb.make_tree(pin)
+        exported = fb.format_series(tmp_path)
+        names = fb.series_names(exported)
+        assert names == [p.name for p in fb.series()]
+        for patch, name in zip(exported, names, strict=True):
+            assert patch.read_bytes() == (ROOT / "patches" / name).read_bytes(), name
+    finally:
+        shutil.rmtree(ROOT / "build" / "tree", ignore_errors=True)
