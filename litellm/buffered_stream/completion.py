@@ -8,7 +8,8 @@ Two ways to serve a buffered call, chosen per provider:
   exchange into a stream underneath. Everything above the HTTP layer (response transformation,
   logging, cost, cache, headers) is the native non-streaming path.
 - generic: for every other provider, and for sync calls, the call runs with ``stream=True`` and
-  the chunks litellm yields are assembled with ``litellm.stream_chunk_builder``.
+  the chunks litellm yields are folded into a ``StreamAccumulator`` as they arrive (the assembly
+  ``litellm.stream_chunk_builder`` uses), so memory follows the answer, not the chunk count.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from litellm.exceptions import APIError
 import litellm
 from litellm.buffered_stream.client import buffering
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
 
@@ -91,7 +93,9 @@ def _as_stream(model: str, provider: str, kwargs: MutableMapping[str, Any]) -> N
         kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
 
 
-def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs: MutableMapping[str, Any]) -> Any:
+def _assemble(
+    stream: Any, accumulator: StreamAccumulator, model: str, provider: str, kwargs: MutableMapping[str, Any]
+) -> Any:
     # The wrapper stamps "stop" on a stream that ended without a finish reason; trust only what the backend said.
     if not (getattr(stream, "received_finish_reason", None) or getattr(stream, "intermittent_finish_reason", None)):
         raise IncompleteStreamError(
@@ -100,7 +104,7 @@ def _assemble(stream: Any, chunks: list[Any], model: str, provider: str, kwargs:
             llm_provider=provider,
             model=model,
         )
-    response = litellm.stream_chunk_builder(chunks, messages=kwargs.get("messages"))
+    response = accumulator.build(messages=kwargs.get("messages"))
     if not response.usage.total_tokens:
         _estimate_usage(response, model, kwargs)
     hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
@@ -144,13 +148,15 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
         stream = await acompletion(*args, **kwargs)
+        accumulator = StreamAccumulator()
         try:
-            chunks = [chunk async for chunk in stream]
+            async for chunk in stream:
+                accumulator.add(chunk)
         except BaseException:
             # Cancelled (the client went away) or failed: release the backend connection now.
             await stream.aclose()
             raise
-        return _stamp(_assemble(stream, chunks, model, provider, kwargs))
+        return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
 
     return wrapper
 
@@ -171,7 +177,9 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
         stream = completion(*args, **kwargs)
-        chunks = list(stream)
-        return _stamp(_assemble(stream, chunks, model, provider, kwargs))
+        accumulator = StreamAccumulator()
+        for chunk in stream:
+            accumulator.add(chunk)
+        return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
 
     return wrapper
