@@ -18,11 +18,10 @@ import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from litellm.exceptions import APIError
-
 import litellm
 from litellm.buffered_stream.client import buffering
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"

@@ -124,10 +124,9 @@ def _present(obj: object) -> list[tuple[str, Any]]:
 @functools.cache
 def _deps() -> Any:
     """Upstream helpers, imported once on first use (this module is imported by streaming_handler)."""
-    from litellm.types import utils as types_utils
-
     from litellm.litellm_core_utils import streaming_chunk_builder_utils as builder_utils
     from litellm.litellm_core_utils import streaming_handler
+    from litellm.types import utils as types_utils
 
     return SimpleNamespace(
         ChunkProcessor=builder_utils.ChunkProcessor,

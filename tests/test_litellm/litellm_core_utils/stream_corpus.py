@@ -285,9 +285,8 @@ def normalise(response: Any) -> Any:
 
 def assemble(name: str) -> dict[str, Any]:
     """stream_chunk_builder and calculate_total_usage of one case, as JSON."""
-    from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
-
     import litellm
+    from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
 
     chunks = build_chunks(CASES[name]())
     built = litellm.stream_chunk_builder(chunks=chunks, messages=MESSAGES)

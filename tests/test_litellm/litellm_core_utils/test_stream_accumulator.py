@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
-from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
 from stream_corpus import CASES, DELIBERATE_DIFFERENCES, MESSAGES, assemble, build_chunks
 from upstream_reference import upstream
 
@@ -17,6 +15,8 @@ from litellm.litellm_core_utils.stream_accumulator import (
     new_stream_chunk_log,
     stream_chunk_retention,
 )
+from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
+from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
 
 ALL_CASES = " ".join(CASES)
 PARITY_CASES = sorted(set(CASES) - DELIBERATE_DIFFERENCES)

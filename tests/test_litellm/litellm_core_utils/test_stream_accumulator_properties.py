@@ -6,10 +6,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
 
 import litellm
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator, StreamChunkLog
+from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -7,16 +7,16 @@ import uuid
 from typing import Any
 
 import pytest
-from litellm.exceptions import MidStreamFallbackError
-from litellm.litellm_core_utils.litellm_logging import Logging
-from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
-from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
-from litellm.utils import ModelResponseListIterator
 from stream_corpus import CASES, DELIBERATE_DIFFERENCES, MESSAGES, MODEL, drive_cut_stream, drive_wrapper
 from upstream_reference import scrub, upstream
 
 import litellm
+from litellm.exceptions import MidStreamFallbackError
+from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.stream_accumulator import StreamChunkLog
+from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+from litellm.utils import ModelResponseListIterator
 
 PARITY_CASES = sorted(set(CASES) - DELIBERATE_DIFFERENCES)
 CLOCK_FIELDS = frozenset({"created", "created_at", "expires_at"})
