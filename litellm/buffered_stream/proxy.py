@@ -18,13 +18,16 @@ def cancels_on_disconnect(request_data: Mapping[str, Any], llm_router: Any) -> b
         return False
     client_value = request_data.get(FIELD)
     deployments = _deployments(request_data.get("model"), llm_router)
-    for params in deployments:
-        if params.get(OVERRIDE_FIELD) is False:
-            if params.get(FIELD) is True:
-                return True
-        elif client_value is True or (client_value is None and params.get(FIELD) is True):
-            return True
-    return not deployments and client_value is True
+    if not deployments:
+        return client_value is True
+    return any(_buffers(params, client_value) for params in deployments)
+
+
+def _buffers(deployment_params: Mapping[str, Any], client_value: object) -> bool:
+    """The value the router will settle on for this deployment (``options.apply_deployment_policy``)."""
+    if client_value is None or deployment_params.get(OVERRIDE_FIELD) is False:
+        return deployment_params.get(FIELD) is True
+    return client_value is True
 
 
 def _deployments(model: object, llm_router: Any) -> list[Mapping[str, Any]]:
