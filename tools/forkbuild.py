@@ -284,18 +284,18 @@ def format_series(into: Path) -> list[Path]:
 
 
 def series_names(exported: list[Path]) -> list[str]:
-    """Names for freshly exported patches: a patch keeps its name in the series while its subject is the same.
+    """Names for freshly exported patches: the series' numbers by position, format-patch's subject slugs.
 
     format-patch numbers from 0001; the series may number groups apart (0001.., 0101..), so a patch
-    is matched to the series entry at its position by the subject part of the name, and a new or
-    renamed patch takes the number after the one before it.
+    keeps the number of the series entry at its position (an unchanged patch keeps its whole name),
+    and a patch past the end of the series takes the number after the one before it.
     """
     current = [p.name for p in series()]
     names: list[str] = []
     for position, patch in enumerate(exported):
         slug = patch.name.split("-", 1)[1]
-        if position < len(current) and current[position].split("-", 1)[1] == slug:
-            names.append(current[position])
+        if position < len(current):
+            names.append(f"{current[position].split('-', 1)[0]}-{slug}")
         else:
             number = int(names[-1].split("-", 1)[0]) + 1 if names else 1
             names.append(f"{number:04d}-{slug}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import re
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def test_every_present_group_is_written_and_verified(verified):
             assert not (out / name).exists()
             continue
         assert f"{name}: unit tests against the tree:" in report and "passed" in report
-        assert sorted(p.name for p in (out / name).iterdir()) == ["PR.md", "series"]
+        written = sorted(p.name for p in (out / name).iterdir())
+        assert [n for n in written if not n.endswith(".png")] == ["PR.md", "series"], written
 
 
 @pytest.mark.timeout(900)
@@ -79,9 +81,14 @@ def test_series_layout(verified, group):
         assert CONVENTIONAL.match(subject(patch)), subject(patch)
         assert patch.read_text().startswith("From 0000000000000000000000000000000000000000 ")
 
-    # the upstream hunks: the fork's patches as they are (only the [PATCH n/m] numbering differs)
+    # the upstream hunks: the fork's patches as they are, but for the [PATCH n/m] numbering (and so the
+    # subject's folding), and blob ids and line numbers, which are against pristine upstream now (a later
+    # group's patches in patches/ may have been made on top of an earlier group's)
     def body(text: str) -> str:
-        return re.sub(r"^Subject: \[PATCH \d+/\d+\]", "Subject: [PATCH]", text, flags=re.M)
+        header, _, rest = text.partition("\n\n")
+        header = re.sub(r"\[PATCH[^]]*\] ", "", header.replace("\n ", " "))
+        rest = re.sub(r"^index [0-9a-f]+\.\.[0-9a-f]+", "index", rest, flags=re.M)
+        return header + "\n\n" + re.sub(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@", "@@", rest, flags=re.M)
 
     modules, hunks, tests, docs = series[0], series[1:-2], series[-2], series[-1]
     for name, patch in zip(ours, hunks, strict=True):
@@ -106,7 +113,8 @@ def test_pr_description(verified, group):
     assert text.startswith(f"# {group['title']}\n")
     for heading in ("## Problem", "## Design", "## Configuration", "## Tests", "## Benchmarks"):
         assert heading in text, heading
-    assert "$" not in re.sub(r"```.*?```", "", text, flags=re.S), "an unfilled template placeholder"
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (out / group["name"] / image).is_file(), f"PR.md shows {image}, not written beside it"
     assert "git am" in text and "pass against that tree" in text
     assert re.search(r"^\| .* \|$", text, re.M), "a benchmark table"
     assert str(ROOT) not in text
@@ -166,3 +174,40 @@ def test_a_patch_that_does_not_apply_fails_loudly(tmp_path):
     done = kit("--source", str(source), "--out", str(tmp_path / "out"), "--no-verify", "--only", "buffered-stream")
     assert done.returncode == 1
     assert "do not apply to the pinned upstream" in done.stderr
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("upstream_pr", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("upstream_pr", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_import_of_another_groups_module_is_named():
+    tool = load_tool()
+    owners = {"litellm/other/thing.py": "other-group", "litellm/mine/a.py": "mine"}
+    hint = tool.missing_module_hint("ModuleNotFoundError: No module named 'litellm.other.thing'", owners, "mine")
+    assert "not independent" in hint and "depends_on = ['other-group']" in hint
+    assert tool.missing_module_hint("No module named 'litellm.mine.a'", owners, "mine") == ""
+    assert tool.missing_module_hint("AssertionError", owners, "mine") == ""
+
+
+def test_depends_on_stacks_a_pr_on_another(tmp_path):
+    groups = re.sub(r"^depends_on = .*\n", "", (ROOT / "upstream-pr" / "groups.toml").read_text(), flags=re.M)
+    names = [g["name"] for g in GROUPS]
+    first, second = names[0], names[1]
+    stacked = groups.replace(f'name = "{first}"\n', f'name = "{first}"\ndepends_on = ["{second}"]\n', 1)
+    (tmp_path / "groups.toml").write_text(stacked)
+    done = kit("--groups", str(tmp_path / "groups.toml"), "--out", str(tmp_path / "out"), "--no-verify", "--only", first)
+    assert done.returncode == 0, done.stderr
+    if not present(GROUPS[1]):
+        assert f"skipping {first}: it depends on ['{second}']" in done.stdout
+        return
+    assert done.stdout.index(f"{second}: ") < done.stdout.index(f"{first}: "), "the dependency is built first"
+    assert f"Stacked on `{second}`" in (tmp_path / "out" / first / "PR.md").read_text()
+
+    cyclic = stacked.replace(f'name = "{second}"\n', f'name = "{second}"\ndepends_on = ["{first}"]\n', 1)
+    (tmp_path / "groups.toml").write_text(cyclic)
+    done = kit("--groups", str(tmp_path / "groups.toml"), "--out", str(tmp_path / "out"), "--no-verify")
+    assert done.returncode == 1 and "cycle" in done.stderr
