@@ -54,7 +54,10 @@ def proxy_cpu_per_request(url: str, tokens: int, requests: int) -> dict[str, flo
         proxy.stop()
 
 
-def measure(mode: str, url: str, tokens: int, repeats: int, upstream: bool = False, memory: bool = False) -> dict:
+def measure(
+    mode: str, url: str, tokens: int, repeats: int, upstream: bool = False, memory: bool = False, timeout: float = 900
+) -> dict:
+    """One `_client.py` run in a fresh interpreter (the fork, or upstream if `upstream`); killed after `timeout` s."""
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(UPSTREAM) if upstream else ""}
     out = subprocess.run(
         [
@@ -69,7 +72,7 @@ def measure(mode: str, url: str, tokens: int, repeats: int, upstream: bool = Fal
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
         check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
