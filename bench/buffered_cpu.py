@@ -21,16 +21,12 @@ UPSTREAM = ROOT / ".cache" / "upstream-site"
 sys.path.insert(0, str(ROOT))
 
 
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def proxy_cpu_per_request(url: str, tokens: int, requests: int) -> dict[str, float]:
     """Proxy process CPU per request: native stream=false against buffered_stream, same answer."""
     import tempfile
 
     from tests.e2e.conftest import Proxy, wildcard_models
+    from tests.e2e.processes import process_cpu_seconds
 
     proxy = Proxy({"model_list": wildcard_models(url)}, Path(tempfile.mkdtemp()))
     try:

@@ -37,12 +37,13 @@ import httpx
 import numpy
 
 ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM = ROOT / ".cache" / "upstream-site"
 sys.path.insert(0, str(ROOT))
 
 from bench import _plots  # noqa: E402
-from bench._proxy import MASTER_KEY, UPSTREAM, BenchProxy  # noqa: E402
 from bench.buffered_cpu import measure  # noqa: E402
 from tests.e2e.fake_llm import FakeLLM  # noqa: E402
+from tests.e2e.processes import MASTER_KEY, ProxyProcess  # noqa: E402
 
 FULL = {
     "mem_sizes": "1000,10000,100000",
@@ -333,7 +334,7 @@ def section_slow(args, budget: Budget, out: Path, raw: dict, proxies: dict, back
 # ---------------------------------------------------------------------------------------------- 4. overhead
 
 
-async def load(proxy: BenchProxy, mode: str, requests: int, concurrency: int, time_limit: float) -> dict:
+async def load(proxy: ProxyProcess, mode: str, requests: int, concurrency: int, time_limit: float) -> dict:
     body: dict = {"model": "fast", "messages": [{"role": "user", "content": "overhead"}]}
     if mode == "buffered":
         body["buffered_stream"] = True
@@ -540,7 +541,7 @@ def main() -> None:
     backend_proc = None
     backend_url = ""
     slow_backend = None
-    proxies: dict[str, BenchProxy] = {}
+    proxies: dict[str, ProxyProcess] = {}
     try:
         if sections & {2, 4}:
             backend_proc = subprocess.Popen(
@@ -555,8 +556,8 @@ def main() -> None:
             slow_backend = FakeLLM().start()
             fork_config, upstream_config = proxy_configs(args, slow_backend.url, backend_url)
             log("proxies: starting fork and upstream")
-            proxies["fork"] = BenchProxy("fork", fork_config, raw_dir)
-            proxies["upstream"] = BenchProxy("upstream", upstream_config, raw_dir, upstream=True)
+            proxies["fork"] = ProxyProcess(fork_config, raw_dir, name="fork")
+            proxies["upstream"] = ProxyProcess(upstream_config, raw_dir, name="upstream", upstream_site=UPSTREAM)
             for proxy in proxies.values():
                 proxy.wait_ready(budget.cap(120))
         if 3 in sections:

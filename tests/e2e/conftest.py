@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import openai
 import pytest
-import yaml
 
 from tests.e2e.fake_llm import FakeLLM
-
-MASTER_KEY = "sk-e2e-master-key-0123456789abcdef"
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.e2e.processes import ProxyProcess
 
 
 @pytest.fixture(scope="session")
@@ -64,76 +48,29 @@ def wildcard_models(base: str, **params: object) -> list[dict]:
     return models
 
 
-class Proxy:
+class Proxy(ProxyProcess):
+    """The fork's proxy, ready, with the e2e callback (tests/e2e/callbacks) writing every logged event to a file."""
+
     def __init__(self, config: dict, tmp: Path) -> None:
-        self.port = free_port()
-        self.config_path = tmp / f"config-{self.port}.yaml"
-        self.config_path.write_text(yaml.safe_dump(config))
-        self.log_path = tmp / f"proxy-{self.port}.log"
-        self.event_log = tmp / f"events-{self.port}.jsonl"
+        self.event_log = tmp / "events.jsonl"
         self.event_log.touch()
-        env = {
-            **os.environ,
-            "E2E_EVENT_LOG": str(self.event_log),
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(Path(__file__).parent / "callbacks"), os.environ.get("PYTHONPATH")])
-            ),
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "LITELLM_MASTER_KEY": MASTER_KEY,
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-        self._log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [str(BIN / "litellm"), "--config", str(self.config_path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
+        super().__init__(
+            config,
+            tmp,
+            extra_env={
+                "E2E_EVENT_LOG": str(self.event_log),
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(Path(__file__).parent / "callbacks"), os.environ.get("PYTHONPATH")])
+                ),
+            },
         )
-        self._wait_ready()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"proxy exited early:\n{self.log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.url}/health/liveliness", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"proxy not ready after {timeout}s:\n{self.log_path.read_text()[-4000:]}")
-
-    def client(self, **kwargs: object) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=MASTER_KEY, max_retries=0, **kwargs)
-
-    def aclient(self, **kwargs: object) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(base_url=f"{self.url}/v1", api_key=MASTER_KEY, max_retries=0, **kwargs)
-
-    def log(self) -> str:
-        return self.log_path.read_text()
+        self.wait_ready()
 
     def events(self) -> list[dict]:
         return [json.loads(line) for line in self.event_log.read_text().splitlines()]
 
     def clear_events(self) -> None:
         self.event_log.write_text("")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        self._log.close()
 
 
 @pytest.fixture(scope="session")

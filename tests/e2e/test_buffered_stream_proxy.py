@@ -8,7 +8,8 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import MASTER_KEY, wildcard_models
+from tests.e2e.conftest import wildcard_models
+from tests.e2e.processes import MASTER_KEY
 
 PROVIDERS = ["oai", "vllm", "custom", "groq", "azure", "ollama", "claude", "nim"]
 OPENAI_WIRE = ["oai", "vllm", "custom", "groq", "azure"]
