@@ -1,11 +1,12 @@
 """The async httpx client that serves a non-streaming chat request from a backend stream.
 
 litellm builds its async HTTP clients (the OpenAI SDK's and its own handlers') from this class.
-Outside a buffered call it is plain ``httpx.AsyncClient``. Inside one (``buffering()``), a non-streaming chat request of a known wire format is
-sent with ``stream: true``, the stream is read as it arrives (so the client's read timeout bounds
-each gap between chunks, not the whole generation) and assembled, and the provider code above
-receives the ordinary non-streaming body it asked for. Every other request, and every response
-that is not a stream (errors included), passes through unchanged.
+Outside a buffered call it is plain ``httpx.AsyncClient``. Inside one (``buffering()``), a
+non-streaming chat request of a known wire format is sent with ``stream: true``, the stream is read
+as it arrives (so the client's read timeout bounds each gap between chunks, not the whole
+generation) and assembled, and the provider code above receives the ordinary non-streaming body it
+asked for. Every other request, and every response that is not a stream (errors included), passes
+through unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from litellm.buffered_stream.decoders import dumps, loads
 
 @dataclass
 class BufferedCall:
-    """One buffered call in progress; the transport records what it served."""
+    """One buffered call in progress; the client counts the requests it served from a stream."""
 
     served: int = 0
 
