@@ -44,7 +44,7 @@ test: install upstream-ref system-deps
 	$(PY) -m pytest
 
 test-unit: install
-	$(PY) -m pytest tests/test_litellm tests/dist
+	$(PY) -m pytest tests/test_litellm tests/distribution
 
 test-e2e: install upstream-ref
 	$(PY) -m pytest tests/e2e

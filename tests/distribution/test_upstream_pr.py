@@ -199,7 +199,9 @@ def test_depends_on_stacks_a_pr_on_another(tmp_path):
     first, second = names[0], names[1]
     stacked = groups.replace(f'name = "{first}"\n', f'name = "{first}"\ndepends_on = ["{second}"]\n', 1)
     (tmp_path / "groups.toml").write_text(stacked)
-    done = kit("--groups", str(tmp_path / "groups.toml"), "--out", str(tmp_path / "out"), "--no-verify", "--only", first)
+    done = kit(
+        "--groups", str(tmp_path / "groups.toml"), "--out", str(tmp_path / "out"), "--no-verify", "--only", first
+    )
     assert done.returncode == 0, done.stderr
     if not present(GROUPS[1]):
         assert f"skipping {first}: it depends on ['{second}']" in done.stdout
