@@ -181,14 +181,19 @@ def apply_series(tree: Path, patches: list[Path] | None = None) -> None:
     shutil.rmtree(tree / ".git")
 
 
-def add_modules(tree: Path) -> None:
-    for rel in fork_modules():
+def add_new_files(rels: list[Path], source: Path, tree: Path) -> None:
+    """Copy files into an upstream tree; the fork only adds files, so one that exists there is an error."""
+    for rel in rels:
         dest = tree / rel
         if dest.exists():
-            raise BuildError(f"fork module {rel} would overwrite an upstream file")
+            raise BuildError(f"{rel} would overwrite an upstream file")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / rel, dest)
+        shutil.copyfile(source / rel, dest)
         dest.chmod(0o644)
+
+
+def add_modules(tree: Path) -> None:
+    add_new_files(fork_modules(), ROOT, tree)
 
 
 def build_wheel(pin: Pin) -> Path:

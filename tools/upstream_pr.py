@@ -288,13 +288,10 @@ def docs_page(group: Group, source: Path) -> str:
 
 
 def add_files(r: Resolved, rels: list[Path], message: str, repo: Path, source: Path, author: str, date: str) -> None:
-    for rel in rels:
-        dest = repo / rel
-        if dest.exists():
-            raise BuildError(f"{r.group.name}: {rel} would overwrite an upstream file")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / rel, dest)
-        dest.chmod(0o644)
+    try:
+        fb.add_new_files(rels, source, repo)
+    except fb.BuildError as e:
+        raise BuildError(f"{r.group.name}: {e}") from e
     commit_all(repo, message, author, date)
 
 
