@@ -40,13 +40,9 @@ cleanup() {
 }
 rm -rf "$store"
 mkdir -p "$store" "$cache" "$root/dist"
-cat > "$store/storage.conf" << EOF
-[storage]
-driver = "overlay"
-graphroot = "$store/root"
-runroot = "$store/run"
-EOF
-export CONTAINERS_STORAGE_CONF=$store/storage.conf
+# shellcheck source=docker/storage.sh
+source "$root/docker/storage.sh"
+use_private_storage "$store"
 trap cleanup EXIT
 
 # 1. The local base: Debian bookworm minbase + python3 (3.11), from the host's Debian mirror.

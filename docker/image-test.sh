@@ -57,13 +57,9 @@ cleanup() {
 }
 rm -rf "$store" "$run_dir"
 mkdir -p "$store" "$run_dir"
-cat > "$store/storage.conf" << EOF
-[storage]
-driver = "overlay"
-graphroot = "$store/root"
-runroot = "$store/run"
-EOF
-export CONTAINERS_STORAGE_CONF=$store/storage.conf
+# shellcheck source=docker/storage.sh
+source "$root/docker/storage.sh"
+use_private_storage "$store"
 trap cleanup EXIT
 
 failures=0
