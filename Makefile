@@ -9,13 +9,13 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export SOURCE_DATE_EPOCH := 1700000000
 
 .PHONY: install deps system-deps test test-unit test-e2e lint format wheel check-patches tree export run demo-backend \
-	upstream-ref lock clean
+	upstream-ref lock bump-pin release clean
 
 ## deps: the virtualenv with every runtime and development dependency, hash-checked
 deps: $(VENV)/.deps-stamp
 $(VENV)/.deps-stamp: requirements/dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	tools/install-lock.sh $(PY) requirements/dev.lock
 	touch $@
 
 ## wheel: dist/litellm-<upstream>+buffered.N-...whl from the pinned wheel, the series and our modules
@@ -72,11 +72,21 @@ export: deps
 run: install
 	$(PY) examples/run_demo.py
 
-## lock: regenerate requirements/dev.lock (hashes, no index or download addresses)
+## lock: regenerate requirements/dev.lock (hashes, no index or download addresses). The upstream version comes
+## from upstream/pin.toml alone (build/pin.in); uv keeps the versions already in the lock unless they must move.
 lock: deps
+	mkdir -p build
+	$(FORKBUILD) requirement > build/pin.in
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--no-emit-package litellm --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
-		requirements/dev.in -o requirements/dev.lock
+		--custom-compile-command 'make lock' build/pin.in requirements/dev.in -o requirements/dev.lock
+
+## bump-pin: move the pin to VERSION (make bump-pin VERSION=x.y.z): wheel + sha256 into upstream/pin.toml, the
+## series checked patch by patch (every conflict reported), both locks regenerated. Same version: a no-op.
+bump-pin: deps
+	@test -n "$(VERSION)" || { echo "usage: make bump-pin VERSION=x.y.z" >&2; exit 2; }
+	$(FORKBUILD) bump-pin $(VERSION)
+	$(MAKE) lock lock-runtime
 
 clean:
 	rm -rf dist build/tree $(UPSTREAM_REF)

@@ -7,11 +7,12 @@ IMAGE_DIR := build/image
 ## lock-runtime: requirements/runtime.lock (the image's dependencies), pinned to the versions of dev.lock
 lock-runtime: deps
 	mkdir -p build
+	$(FORKBUILD) requirement > build/pin.in
 	grep -E '^[A-Za-z0-9_.-]+==' requirements/dev.lock | sed 's/ *\\$$//' > build/runtime-constraints.txt
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--no-emit-package litellm --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--custom-compile-command 'make lock-runtime' -c build/runtime-constraints.txt \
-		requirements/runtime.in -o requirements/runtime.lock
+		build/pin.in -o requirements/runtime.lock
 
 ## wheelhouse: the image's build context (build/image/context): fork wheel, locked wheels, no network needed later
 wheelhouse: wheel

@@ -9,6 +9,9 @@ Subcommands:
   export         write the tree's commits back to patches/ (format-patch, byte-stable)
   check-patches  fail if the tree holds unexported edits or if the series no longer applies
   upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
+  requirement    print the pinned upstream as a requirement (`litellm[proxy]==<version>`), for the locks
+  bump-pin V     point upstream/pin.toml at upstream version V (downloaded, hashed) and report whether the
+                 series still applies, patch by patch
 
 Everything runs outside the checkout or inside its own git repository, so `git apply` never meets
 the project's repository (the silent "Skipped patch" trap).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,19 +168,27 @@ def unpack(wheel: Path, into: Path, pin: Pin) -> Path:
     return into / f"{pin.name}-{pin.version}"
 
 
+def apply_patch(tree: Path, patch: Path) -> str | None:
+    """Apply one patch exactly to ``tree`` (a git repository): None, or git's report of why it did not apply."""
+    out = subprocess.run(
+        ["git", "apply", "--verbose", "--whitespace=nowarn", str(patch)],
+        cwd=tree,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},
+        capture_output=True,
+        text=True,
+    )
+    report = out.stdout + out.stderr
+    if out.returncode != 0 or "Skipped patch" in report or "Applied patch" not in report:
+        return report.strip()
+    return None
+
+
 def apply_series(tree: Path, patches: list[Path] | None = None) -> None:
     """Apply every patch exactly: no fuzz, no reject, no silent skip."""
     git("init", "--quiet", cwd=tree)
     for patch in series() if patches is None else patches:
-        out = subprocess.run(
-            ["git", "apply", "--verbose", "--whitespace=nowarn", str(patch)],
-            cwd=tree,
-            env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},
-            capture_output=True,
-            text=True,
-        )
-        report = out.stdout + out.stderr
-        if out.returncode != 0 or "Skipped patch" in report or "Applied patch" not in report:
+        report = apply_patch(tree, patch)
+        if report is not None:
             raise BuildError(f"patch {patch.name} does not apply exactly to the pinned upstream:\n{report}")
     shutil.rmtree(tree / ".git")
 
@@ -352,11 +364,105 @@ def check_patches(pin: Pin) -> None:
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 
 
+def requirement(pin: Pin) -> str:
+    """The pinned upstream with the proxy extra: the one input of the locks that names its version."""
+    return f"{pin.name}[proxy]=={pin.version}"
+
+
+def download(name: str, version: str, into: Path) -> Path:
+    """The upstream wheel of ``version`` for this platform, downloaded without dependencies."""
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(into),
+            f"{name}=={version}",
+        ]
+    )
+    wheels = sorted(into.glob(f"{name}-{version}-*.whl"))
+    if len(wheels) != 1:
+        got = ", ".join(sorted(p.name for p in into.iterdir())) or "nothing"
+        raise BuildError(f"expected one {name} {version} wheel from the package index, got {got}")
+    return wheels[0]
+
+
+def pin_text(pin: Pin, path: Path) -> str:
+    """``path``'s text with the upstream version, wheel and hash (and the local version) of ``pin``."""
+    text = path.read_text()
+    for key, value in (
+        ("version", pin.version),
+        ("wheel", pin.wheel),
+        ("sha256", pin.sha256),
+        ("local_version", pin.local_version),
+    ):
+        text, n = re.subn(rf'(?m)^{key} = "[^"]*"$', f'{key} = "{value}"', text, count=1)
+        if n != 1:
+            raise BuildError(f'{path}: no line `{key} = "..."` to rewrite')
+    return text
+
+
+def series_conflicts(pin: Pin) -> list[str]:
+    """Every patch of the series that does not apply to ``pin``'s wheel, with git's words for why.
+
+    Each patch is tried on the pristine tree with the patches before it applied, so a conflict in
+    one patch does not hide the others (a patch that fails is skipped for the ones after it).
+    """
+    base = fetch(pin)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="forkbump-") as tmp:
+        tree = unpack(base, Path(tmp), pin)
+        git("init", "--quiet", cwd=tree)
+        for patch in series():
+            report = apply_patch(tree, patch)
+            if report is not None:
+                problems.append(f"{patch.name}:\n{report}")
+    return problems
+
+
+def bump_pin(pin: Pin, version: str, path: Path) -> tuple[Pin, bool]:
+    """Point the pin file at ``version``: (the new pin, whether the file changed)."""
+    with tempfile.TemporaryDirectory(prefix="forkbump-") as tmp:
+        wheel = download(pin.name, version, Path(tmp))
+        digest = sha256_of(wheel)
+        if version == pin.version and wheel.name == pin.wheel and digest == pin.sha256:
+            return pin, False
+        if version == pin.version and digest != pin.sha256:
+            raise BuildError(
+                f"{wheel.name} on the package index has sha256 {digest}, but the pin says {pin.sha256} "
+                "for the same version: refusing to repin a version whose file changed"
+            )
+        new = Pin(name=pin.name, version=version, wheel=wheel.name, sha256=digest, local_version="buffered.1")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(wheel, CACHE_DIR / wheel.name)
+    path.write_text(pin_text(new, path))
+    Pin.load(path)
+    return new, True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "command", choices=["fetch", "wheel", "tree", "link", "export", "check-patches", "upstream-files"]
+        "command",
+        choices=[
+            "fetch",
+            "wheel",
+            "tree",
+            "link",
+            "export",
+            "check-patches",
+            "upstream-files",
+            "requirement",
+            "bump-pin",
+        ],
     )
+    parser.add_argument("version", nargs="?", help="with bump-pin: the upstream version to pin")
     parser.add_argument("--pin", type=Path, default=ROOT / "upstream" / "pin.toml")
     args = parser.parse_args(argv)
     try:
@@ -376,6 +482,21 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "check-patches":
             check_patches(pin)
             print(f"ok: {len(series())} patches apply exactly to {pin.wheel}")
+        elif args.command == "requirement":
+            print(requirement(pin))
+        elif args.command == "bump-pin":
+            if not args.version:
+                raise BuildError("bump-pin needs a version: tools/forkbuild.py bump-pin 1.106.12")
+            new, changed = bump_pin(pin, args.version, args.pin)
+            print(f"{args.pin.name}: {'now ' if changed else 'already '}{new.wheel} sha256 {new.sha256}")
+            conflicts = series_conflicts(new)
+            if conflicts:
+                print("\n\n".join(conflicts), file=sys.stderr)
+                raise BuildError(
+                    f"{len(conflicts)} of {len(series())} patches do not apply to {new.version}: "
+                    "resolve them in `make tree` (docs/maintaining.md, 'Moving the pin')"
+                )
+            print(f"ok: {len(series())} patches apply exactly to {new.wheel}")
         elif args.command == "upstream-files":
             check_no_upstream_files(fetch(pin))
             print("ok: no tracked file under litellm/ exists in the upstream wheel")

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = tomllib.loads((ROOT / "upstream" / "pin.toml").read_text())
-FORK_VERSION = f"{PIN['upstream']['version']}+{PIN['fork']['local_version']}"
+UPSTREAM_VERSION = PIN["upstream"]["version"]
+FORK_VERSION = f"{UPSTREAM_VERSION}+{PIN['fork']['local_version']}"
 BIN = Path(sys.executable).parent
 
 
@@ -32,13 +33,13 @@ def forkbuild(*args: str) -> subprocess.CompletedProcess:
 
 def test_installed_version_is_the_fork():
     assert importlib.metadata.version("litellm") == FORK_VERSION
-    assert FORK_VERSION.startswith("1.106.2+buffered.")
+    assert FORK_VERSION.startswith(f"{UPSTREAM_VERSION}+buffered.")
 
 
 def test_litellm_cli_reports_version():
     out = subprocess.run([str(BIN / "litellm"), "--version"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "1.106.2" in out.stdout + out.stderr
+    assert FORK_VERSION in out.stdout + out.stderr
 
 
 def test_proxy_server_imports():
@@ -73,11 +74,14 @@ def test_tampered_pin_refuses_to_build(tmp_path):
 
 
 def test_pin_of_another_version_is_refused(tmp_path):
-    text = (ROOT / "upstream" / "pin.toml").read_text().replace('version = "1.106.2"', 'version = "1.106.3"')
+    other = UPSTREAM_VERSION + "9"
+    text = (
+        (ROOT / "upstream" / "pin.toml").read_text().replace(f'version = "{UPSTREAM_VERSION}"', f'version = "{other}"')
+    )
     (tmp_path / "pin.toml").write_text(text)
     out = forkbuild("fetch", "--pin", str(tmp_path / "pin.toml"))
     assert out.returncode == 1
-    assert "is not version 1.106.3" in out.stderr
+    assert f"is not version {other}" in out.stderr
 
 
 def test_patch_that_does_not_apply_exactly_fails(tmp_path):
