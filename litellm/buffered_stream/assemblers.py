@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from litellm.buffered_stream.decoders import NDJSONDecoder, SSEDecoder, loads
+from litellm.buffered_stream.quoting import clipped, quoted
 
 Json = dict[str, Any]
 
@@ -37,9 +38,9 @@ def _parse(data: bytes, what: str) -> Json:
     try:
         value = loads(data)
     except ValueError as e:
-        raise StreamFailed(f"buffered_stream: the backend sent an unparseable {what}: {data[:200]!r}") from e
+        raise StreamFailed(f"buffered_stream: the backend sent an unparseable {what}: {quoted(data)}") from e
     if not isinstance(value, dict):
-        raise StreamFailed(f"buffered_stream: the backend sent a {what} that is not a JSON object: {data[:200]!r}")
+        raise StreamFailed(f"buffered_stream: the backend sent a {what} that is not a JSON object: {quoted(data)}")
     return value
 
 
@@ -54,7 +55,7 @@ def _malformed_is_failure(handler: _Handler) -> _Handler:
         try:
             handler(*args)
         except (KeyError, IndexError, TypeError, AttributeError) as e:
-            raise StreamFailed(f"buffered_stream: the backend sent a malformed stream event ({e!r})") from e
+            raise StreamFailed(f"buffered_stream: the backend sent a malformed stream event ({quoted(e)})") from e
 
     return wrapper  # type: ignore[return-value]
 
@@ -169,7 +170,7 @@ class OpenAIChatAssembler:
         if chunk.get("error") is not None and not chunk.get("choices"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
-            raise StreamFailed(f"the backend reported an error mid-stream: {message}", body=chunk)
+            raise StreamFailed(f"the backend reported an error mid-stream: {clipped(message)}", body=chunk)
         for key, value in chunk.items():
             if key in ("choices", "usage", "object") or value is None:
                 continue
@@ -278,7 +279,9 @@ class AnthropicMessageAssembler:
         if kind == "error":
             error = body.get("error") or {}
             status = 529 if error.get("type") == "overloaded_error" else 500
-            raise StreamFailed(f"the backend reported an error mid-stream: {error.get('message')}", status, body)
+            raise StreamFailed(
+                f"the backend reported an error mid-stream: {clipped(error.get('message'))}", status, body
+            )
         if kind == "ping":
             return
         if kind == "message_start":
@@ -380,7 +383,7 @@ class OllamaChatAssembler:
     def _on_line(self, line: bytes) -> None:
         doc = _parse(line, "stream line")
         if "error" in doc:
-            raise StreamFailed(f"the backend reported an error mid-stream: {doc['error']}", 500, doc)
+            raise StreamFailed(f"the backend reported an error mid-stream: {clipped(doc['error'])}", 500, doc)
         message = doc.get("message")
         if isinstance(message, dict):
             merge_delta(self._message, message)

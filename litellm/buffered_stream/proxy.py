@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from litellm.buffered_stream.options import FIELD, OVERRIDE_FIELD
+from litellm.buffered_stream.options import FIELD, OVERRIDE_FIELD, client_value
 
 
 def cancels_on_disconnect(request_data: Mapping[str, Any], llm_router: Any) -> bool:
@@ -16,11 +16,11 @@ def cancels_on_disconnect(request_data: Mapping[str, Any], llm_router: Any) -> b
     """
     if request_data.get("stream") is True:
         return False
-    client_value = request_data.get(FIELD)
+    value = client_value(request_data)
     deployments = _deployments(request_data.get("model"), llm_router)
     if not deployments:
-        return client_value is True
-    return any(_buffers(params, client_value) for params in deployments)
+        return value is True
+    return any(_buffers(params, value) for params in deployments)
 
 
 def _buffers(deployment_params: Mapping[str, Any], client_value: object) -> bool:

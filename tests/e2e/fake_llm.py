@@ -6,9 +6,11 @@ non-streamed answer are built independently from one description, so a test can 
 litellm assembles from the stream with what the backend would have said without one.
 
 Scenario keys: kind (text, tools, reasoning, function_call), tokens, delay (seconds between chunks),
-first_delay, finish (stop, length, tool_calls, content_filter), usage (last, every, none),
-cached (cached prompt tokens), fault (cut, stall, malformed, nofinish, error, status500), at (chunk
-index of the fault).
+first_delay, finish (stop, length, tool_calls, content_filter), usage (last, every, none, or
+nostream: only the non-streamed answer carries usage, like a server that ignores
+``stream_options.include_usage``), cached (cached prompt tokens), fault (cut, stall, malformed,
+nofinish, error, status500), at (chunk index of the fault), error_bytes (the length of the
+message of an ``error`` fault, default a short one).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Scenario:
     cached: int = 0
     fault: str = ""
     at: int = 2
+    error_bytes: int = 0
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -457,9 +460,9 @@ class FakeLLM:
                     if spec.fault == "malformed":
                         await response.write(b"data: {this is not json\n\n")
                     if spec.fault == "error":
-                        await response.write(
-                            b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
-                        )
+                        message = "x" * spec.error_bytes if spec.error_bytes else "model crashed"
+                        error = {"error": {"message": message, "type": "server_error"}}
+                        await response.write(f"data: {json.dumps(error)}\n\n".encode())
                         return response
                 await response.write(frame.encode())
                 if spec.delay:
