@@ -47,6 +47,11 @@ def hardened(backend, start_proxy):
                 model("usageless", "openai/text+tokens=8+usage=nostream", **PRICES),
                 model("usageless-generic", "nvidia_nim/text+tokens=8+usage=nostream", **PRICES),
                 model("usageless-cut-after-finish", "openai/text+tokens=8+usage=nostream+fault=cut+at=9", **PRICES),
+                model(
+                    "usageless-generic-cut-after-finish",
+                    "nvidia_nim/text+tokens=8+usage=nostream+fault=cut+at=9",
+                    **PRICES,
+                ),
                 # A per-deployment budget: the router's budget limiter, which needs no database.
                 model(
                     "budgeted", "openai/text+tokens=8+usage=nostream", max_budget=BUDGET, budget_duration="1d", **PRICES
@@ -110,18 +115,22 @@ def test_usage_from_the_stream_is_not_marked_estimated(hardened, backend):
     assert event["usage_estimated"] is None
 
 
-def test_stream_cut_after_its_finish_chunk_is_never_free(hardened, backend):
-    """Finding 1, second form: a stream cut after its finish chunk, before any usage."""
+@pytest.mark.parametrize("model", ["usageless-cut-after-finish", "usageless-generic-cut-after-finish"])
+def test_stream_cut_after_its_finish_chunk_is_never_free(hardened, backend, model):
+    """Finding 1, second form: a stream cut after its finish chunk, before any usage or the end marker."""
+    hardened.clear_events()
     try:
         response = hardened.client().chat.completions.with_raw_response.create(
-            model="usageless-cut-after-finish", messages=fresh(), extra_body=BUFFERED
+            model=model, messages=fresh(), extra_body=BUFFERED
         )
-    except openai.APIStatusError as error:  # failing is fine; a free success is not
+    except openai.APIStatusError as error:  # failing is fine (the wire path does); a free success is not
         assert error.status_code >= 500
         return
     completion = response.parse()
     assert completion.usage.completion_tokens >= 8
     assert float(response.headers["x-litellm-response-cost"]) > 0
+    [event] = [e for e in events_settle(hardened, 1) if e["kind"] == "success"]
+    assert event["completion_tokens"] >= 8 and event["response_cost"] > 0
 
 
 def test_budget_stops_a_client_whose_backend_reports_no_usage(hardened, backend):

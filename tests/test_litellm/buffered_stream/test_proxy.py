@@ -106,3 +106,11 @@ def test_non_string_model_follows_the_client() -> None:
     assert cancels_on_disconnect({"model": None, FIELD: True}, fake) is True
     assert cancels_on_disconnect({}, fake) is False
     assert fake.asked == []
+
+
+def test_switch_in_extra_body_counts_as_the_clients() -> None:
+    assert cancels_on_disconnect({"model": "g", "extra_body": {FIELD: True}}, router(deployment())) is True
+    assert (
+        cancels_on_disconnect({"model": "g", "extra_body": {FIELD: False}}, router(deployment(**{FIELD: True})))
+        is False
+    )
