@@ -41,7 +41,21 @@ def clipped(text: object, limit: int = QUOTE_LIMIT) -> str:
 
 
 def clip_message(exception: BaseException, limit: int = 4 * QUOTE_LIMIT) -> None:
-    """Cut, in place, the message of an exception that may quote a backend's stream (litellm's own stream errors)."""
+    """Cut, in place, the message of an exception that may quote a backend's stream (litellm's own stream errors).
+
+    The exceptions it wraps (``original_exception``, the cause) are cut too: an error handler may report those.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [exception]
+    while pending and len(seen) < 8:
+        error = pending.pop()
+        if isinstance(error, BaseException) and id(error) not in seen:
+            seen.add(id(error))
+            _clip_one(error, limit)
+            pending += [getattr(error, "original_exception", None), error.__cause__, error.__context__]
+
+
+def _clip_one(exception: BaseException, limit: int) -> None:
     message = getattr(exception, "message", None)
     if isinstance(message, str) and len(message) > limit:
         try:

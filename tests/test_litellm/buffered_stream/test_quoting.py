@@ -42,3 +42,14 @@ def test_clip_message_leaves_short_messages_alone() -> None:
     error = RuntimeError("short", 2)
     clip_message(error)
     assert error.args == ("short", 2)
+
+
+def test_clip_message_cuts_the_exceptions_it_wraps() -> None:
+    inner = ValueError("z" * 10_000)
+    outer = RuntimeError("short")
+    outer.original_exception = inner  # type: ignore[attr-defined]
+    try:
+        raise outer from KeyError("k" * 10_000)
+    except RuntimeError as error:
+        clip_message(error)
+        assert len(str(inner)) < 1_000 and len(str(error.__cause__)) < 1_000
