@@ -9,6 +9,8 @@ Subcommands:
   export         write the tree's commits back to patches/ (format-patch, byte-stable)
   check-patches  fail if the tree holds unexported edits or if the series no longer applies
   upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
+  release        dist/release/: the fork's wheel and requirements.lock (every runtime dependency and the
+                 fork's wheel itself, hash-pinned), installable with one pip command
   requirement    print the pinned upstream as a requirement (`litellm[proxy]==<version>`), for the locks
   bump-pin V     point upstream/pin.toml at upstream version V (downloaded, hashed) and report whether the
                  series still applies, patch by patch
@@ -37,6 +39,8 @@ PATCH_DIR = ROOT / "patches"
 MODULE_DIR = ROOT / "litellm"
 CACHE_DIR = ROOT / ".cache" / "upstream"
 DIST_DIR = ROOT / "dist"
+RELEASE_DIR = DIST_DIR / "release"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
 TREE_DIR = ROOT / "build" / "tree"
 UPSTREAM_TAG = "upstream"
 SOURCE_DATE_EPOCH = "1700000000"
@@ -364,6 +368,38 @@ def check_patches(pin: Pin) -> None:
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 
 
+RELEASE_LOCK_HEADER = """\
+# The fork of {name} {version} and every runtime dependency, hash-pinned: exactly what its tests ran with.
+# Install into a fresh virtual environment with this one command (no resolver runs, nothing newer sneaks in):
+#
+#   pip install --require-hashes --no-deps --find-links dist/release -r dist/release/requirements.lock
+#
+# The fork's wheel comes from this folder, every other file from the package index.
+# Written by `make release` from requirements/runtime.lock.
+{fork_name}=={fork_version} \\
+    --hash=sha256:{fork_sha256}
+"""
+
+
+def release(pin: Pin) -> Path:
+    """dist/release/: the fork's wheel next to a lock that pins it and every runtime dependency by hash."""
+    wheel = build_wheel(pin)
+    if RELEASE_DIR.exists():
+        shutil.rmtree(RELEASE_DIR)
+    RELEASE_DIR.mkdir(parents=True)
+    shutil.copyfile(wheel, RELEASE_DIR / wheel.name)
+    runtime = [line for line in RUNTIME_LOCK.read_text().splitlines(keepends=True) if not line.startswith("#")]
+    header = RELEASE_LOCK_HEADER.format(
+        name=pin.name,
+        version=pin.version,
+        fork_name=pin.name,
+        fork_version=pin.fork_version,
+        fork_sha256=sha256_of(wheel),
+    )
+    (RELEASE_DIR / "requirements.lock").write_text(header + "".join(runtime))
+    return RELEASE_DIR
+
+
 def requirement(pin: Pin) -> str:
     """The pinned upstream with the proxy extra: the one input of the locks that names its version."""
     return f"{pin.name}[proxy]=={pin.version}"
@@ -453,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=[
             "fetch",
             "wheel",
+            "release",
             "tree",
             "link",
             "export",
@@ -471,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch(pin))
         elif args.command == "wheel":
             print(build_wheel(pin))
+        elif args.command == "release":
+            print(release(pin))
         elif args.command == "tree":
             print(f"editable tree at {make_tree(pin).relative_to(ROOT)}; put it first on PYTHONPATH to run it")
         elif args.command == "link":
