@@ -48,7 +48,7 @@ system-deps:
 test: install upstream-ref system-deps
 	$(PY) -m pytest
 
-test-unit: install
+test-unit: install upstream-ref
 	$(PY) -m pytest tests/test_litellm tests/distribution
 
 test-e2e: install upstream-ref

@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             print(requirement(pin))
         elif args.command == "bump-pin":
             if not args.version:
-                raise BuildError("bump-pin needs a version: tools/forkbuild.py bump-pin 1.106.12")
+                raise BuildError("bump-pin needs a version: tools/forkbuild.py bump-pin X.Y.Z")
             new, changed = bump_pin(pin, args.version, args.pin)
             print(f"{args.pin.name}: {'now ' if changed else 'already '}{new.wheel} sha256 {new.sha256}")
             conflicts = series_conflicts(new)
