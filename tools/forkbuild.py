@@ -304,22 +304,47 @@ def format_series(into: Path) -> list[Path]:
     return [Path(line) for line in out.split()]
 
 
-def series_names(exported: list[Path]) -> list[str]:
-    """Names for freshly exported patches: the series' numbers by position, format-patch's subject slugs.
+def _number(name: str) -> int:
+    return int(name.split("-", 1)[0])
 
-    format-patch numbers from 0001; the series may number groups apart (0001.., 0101..), so a patch
-    keeps the number of the series entry at its position (an unchanged patch keeps its whole name),
-    and a patch past the end of the series takes the number after the one before it.
+
+def _slug(name: str) -> str:
+    return name.split("-", 1)[1]
+
+
+def series_names(exported: list[Path]) -> list[str]:
+    """Names for freshly exported patches, so that every patch stays in its feature group.
+
+    The series numbers its groups apart (``00xx`` buffered_stream, ``01xx`` bounded-memory streaming,
+    and the PR kit groups patches by these numbers), while format-patch numbers from 0001. So:
+
+    - a patch whose subject (format-patch's slug) is already in the series keeps its whole name;
+    - a patch whose subject changed keeps the name of the series entry at its position, when that
+      entry's subject is gone;
+    - a new patch takes the number after the patch before it, so it joins that patch's group
+      wherever it is inserted. If that number is already taken, export stops and says so.
     """
     current = [p.name for p in series()]
+    known = {_slug(name): name for name in current}
+    exported_slugs = {_slug(p.name) for p in exported}
     names: list[str] = []
     for position, patch in enumerate(exported):
-        slug = patch.name.split("-", 1)[1]
-        if position < len(current):
+        slug = _slug(patch.name)
+        if slug in known:
+            names.append(known[slug])
+            continue
+        if position < len(current) and _slug(current[position]) not in exported_slugs:
             names.append(f"{current[position].split('-', 1)[0]}-{slug}")
-        else:
-            number = int(names[-1].split("-", 1)[0]) + 1 if names else 1
-            names.append(f"{number:04d}-{slug}")
+            continue
+        number = _number(names[-1]) + 1 if names else 1
+        owner = next((name for name in current if _number(name) == number and _slug(name) in exported_slugs), None)
+        if owner is not None:
+            raise BuildError(
+                f"the new patch {slug!r} follows {names[-1] if names else 'the upstream base'} and would take "
+                f"number {number:04d}, which {owner} has: move the commit, or renumber by hand "
+                "(rename the files and patches/series)"
+            )
+        names.append(f"{number:04d}-{slug}")
     return names
 
 

@@ -176,3 +176,41 @@ def test_bump_pin_reports_every_conflicting_patch(tmp_path, monkeypatch):
     conflicts = fb.series_conflicts(pin)
     assert [c.split(":", 1)[0] for c in conflicts] == broken
     assert all("patch does not apply" in c or "patch failed" in c for c in conflicts)
+
+
+SERIES = ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"]
+
+
+@pytest.mark.parametrize(
+    ("exported", "expected"),
+    [
+        pytest.param(["a", "b", "e", "x", "y"], SERIES, id="unchanged"),
+        pytest.param(
+            ["a", "b", "e", "new", "x", "y"],
+            ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0006-new.patch", "0101-x.patch", "0102-y.patch"],
+            id="inserted-after-the-first-group-stays-in-it",
+        ),
+        pytest.param(["a", "b", "e", "x", "y", "z"], [*SERIES, "0103-z.patch"], id="appended"),
+        pytest.param(
+            ["a", "b2", "e", "x", "y"],
+            ["0001-a.patch", "0002-b2.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"],
+            id="subject-changed",
+        ),
+        pytest.param(
+            ["a", "b", "x", "y"], ["0001-a.patch", "0002-b.patch", "0101-x.patch", "0102-y.patch"], id="dropped"
+        ),
+    ],
+)
+def test_export_keeps_each_patch_in_its_group(monkeypatch, exported, expected):
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
+    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(exported, 1)]
+    assert fb.series_names(fresh) == expected
+
+
+def test_export_refuses_a_new_patch_whose_number_is_taken(monkeypatch):
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
+    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(["a", "new", "b", "e", "x", "y"], 1)]
+    with pytest.raises(fb.BuildError, match="would take number 0002, which 0002-b.patch has"):
+        fb.series_names(fresh)
