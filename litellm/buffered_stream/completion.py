@@ -102,10 +102,12 @@ def _counted(stream: Any) -> Any:
     Without ``stream_options`` the wrapper stamps the usage it summed from the chunks (0/0 for a
     usage-less stream) on the last chunk, and its end-of-stream build takes that as reported
     usage: the call would be logged and billed as free. This stream is never shown to a client,
-    so it is read as if usage had been asked for, and the build estimates it with the tokenizer.
+    so it is read as if usage had been asked for: the build estimates a missing usage with the
+    tokenizer, and the wrapper ends with a usage chunk that carries what it logs.
     """
     if getattr(stream, "stream_options", False) is None:
         stream.stream_options = {"include_usage": True}
+        stream.send_stream_usage = True
     return stream
 
 

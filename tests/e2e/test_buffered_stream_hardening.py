@@ -105,11 +105,10 @@ def test_usageless_stream_is_counted_costed_and_marked_estimated(hardened, backe
     assert event["usage_estimated"] is True
 
 
-def test_usage_from_the_stream_is_not_marked_estimated(hardened, backend):
+@pytest.mark.parametrize("model", ["oai/text+tokens=7", "nim/text+tokens=7+usage=every"])
+def test_usage_from_the_stream_is_not_marked_estimated(hardened, backend, model):
     hardened.clear_events()
-    completion = hardened.client().chat.completions.create(
-        model="oai/text+tokens=7", messages=fresh(), extra_body=BUFFERED
-    )
+    completion = hardened.client().chat.completions.create(model=model, messages=fresh(), extra_body=BUFFERED)
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (11, 7)
     [event] = events_settle(hardened, 1)
     assert event["usage_estimated"] is None
