@@ -15,6 +15,8 @@ backend's: it is logged as such and propagates unchanged.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import logging
 from collections.abc import Callable
@@ -141,7 +143,9 @@ def _finisher(finish: Callable[[Any], Json]) -> Callable[[Any], Json]:
 #: Keys whose later value replaces the earlier one instead of being concatenated.
 _REPLACED_KEYS = frozenset({"index", "type", "id", "name", "role", "expires_at"})
 #: Top-level fields that name the answer: only ``chat.completion.chunk`` events set them.
-_IDENTITY_KEYS = frozenset({"id", "model", "created", "system_fingerprint", "service_tier"})
+_CHUNK_ONLY_KEYS = frozenset({"system_fingerprint", "service_tier"})
+#: Chunk fields that are not copied to the answer as they are (``AnswerIdentity`` folds id, model, created).
+_NOT_TOP_LEVEL = frozenset({"choices", "usage", "object", "id", "model", "created"})
 
 
 class _Text(list):
@@ -243,12 +247,26 @@ class _WireToolCall(ToolCallHead):
 class _Choice:
     """One choice's accumulated message (tool calls apart), logprobs, finish reason and extra fields."""
 
-    __slots__ = ("message", "tool_calls", "fields")
+    __slots__ = ("message", "tool_calls", "audio_data", "fields")
 
     def __init__(self) -> None:
         self.message: Json = {}
         self.tool_calls: ToolCalls[_WireToolCall] | None = None
+        self.audio_data: bytearray | None = None
         self.fields: Json = {"logprobs": None, "finish_reason": None}
+
+    def fold_audio(self, audio: Json) -> None:
+        """Audio ``data`` is base64 per chunk: pieces are decoded and joined, not concatenated as text."""
+        data = _optional(audio.get("data"), str, "choices[].delta.audio.data")
+        if data is not None:
+            try:
+                piece = base64.b64decode(data, validate=True)
+            except binascii.Error as e:
+                raise _Malformed(f"choices[].delta.audio.data is not base64 ({e})") from e
+            if self.audio_data is None:
+                self.audio_data = bytearray()
+            self.audio_data += piece
+        merge_delta(self.message, {"audio": {k: v for k, v in audio.items() if k != "data"}})
 
     def fold_tool_calls(self, fragments: list[Any]) -> None:
         if self.tool_calls is None:
@@ -303,14 +321,12 @@ class OpenAIChatAssembler:
             message = error.get("message") if isinstance(error, dict) else str(error)
             raise StreamFailed(f"the backend reported an error mid-stream: {message}", body=chunk)
         is_chunk = is_completion_chunk(chunk.get("object"))
-        self._identity.add(chunk.get("object"), chunk.get("id"), chunk.get("model"))
+        self._identity.add(chunk.get("object"), chunk.get("id"), chunk.get("model"), chunk.get("created"))
         for key, value in chunk.items():
-            if key in ("choices", "usage", "object", "id", "model") or value is None:
+            if key in _NOT_TOP_LEVEL or value is None:
                 continue
-            if key in _IDENTITY_KEYS and not is_chunk:
-                continue  # an Azure content-filter event ("object": "", "created": 0) does not name the answer
-            if key == "created" and self._top.get(key):
-                continue
+            if key in _CHUNK_ONLY_KEYS and not is_chunk:
+                continue  # an Azure content-filter event ("object": "", "model": "") does not name the answer
             self._top[key] = value
         usage = chunk.get("usage")
         if isinstance(usage, dict):
@@ -328,8 +344,10 @@ class OpenAIChatAssembler:
             fragments = delta.get("tool_calls")
             if fragments is not None:
                 state.fold_tool_calls(_expect(fragments, list, "choices[].delta.tool_calls"))
-                delta = {k: v for k, v in delta.items() if k != "tool_calls"}
-            merge_delta(state.message, delta)
+            audio = delta.get("audio")
+            if audio is not None:
+                state.fold_audio(_expect(audio, dict, "choices[].delta.audio"))
+            merge_delta(state.message, {k: v for k, v in delta.items() if k not in ("tool_calls", "audio")})
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, dict):
             if state.fields["logprobs"] is None:
@@ -359,13 +377,15 @@ class OpenAIChatAssembler:
             message = joined(state.message)
             if state.tool_calls is not None:
                 message["tool_calls"] = [call.body() for call in state.tool_calls.ordered()]
+            if state.audio_data is not None:
+                message.setdefault("audio", {})["data"] = base64.b64encode(state.audio_data).decode("ascii")
             message.setdefault("role", "assistant")
             if not message.get("content") and (message.get("tool_calls") or message.get("function_call")):
                 # Streams open with `content: ""`; a non-streaming tool-call answer has no content.
                 message["content"] = None
             message.setdefault("content", None)
             choices.append({"index": index, "message": message, **joined(state.fields)})
-        identity = {"id": self._identity.id, "model": self._identity.model}
+        identity = {"id": self._identity.id, "created": self._identity.created, "model": self._identity.model}
         body: Json = {
             **{k: v for k, v in identity.items() if v is not None},
             **self._top,

@@ -5,18 +5,20 @@ events of the wire; ``litellm.litellm_core_utils.stream_accumulator.StreamAccumu
 chunks litellm yields. Both decide here:
 
 - which events name the answer: only ``chat.completion.chunk`` events (or events without an ``object``)
-  give its ``id`` and ``model``; others, such as Azure's content-filter events (``"object": ""``,
-  ``"model": ""``), are ignored for them (``is_completion_chunk``, ``AnswerIdentity``);
-- the answer's ``id`` is the first non-empty one; its ``model`` the first non-empty one that differs from
-  the first chunk's (Azure's model router names itself first, then the model that answered), else the
-  first chunk's;
+  give its ``id``, ``model`` and ``created``; others, such as Azure's content-filter events
+  (``"object": ""``, ``"model": ""``, ``"created": 0``), are ignored for them (``is_completion_chunk``,
+  ``AnswerIdentity``);
+- the answer's ``id`` is the first non-empty one, its ``created`` the first non-zero one; its ``model`` the
+  first non-empty one that differs from the first chunk's (Azure's model router names itself first, then
+  the model that answered), else the first chunk's;
 - which tool call a fragment belongs to (``ToolCalls``, ``ToolCallHead``): fragments at one ``index``
   continue one call, and its ``id`` and ``name`` fragments are joined while its arguments have not begun
   (``"call_"`` + ``"9f2c"``); a restated ``id`` or ``name`` changes nothing; once its arguments have
   begun, a fragment with a different ``id`` starts a new call at the same index (servers that send each
   parallel call complete, all at index 0). Calls come out ordered by index, then by arrival;
 - a usage report's set fields replace earlier ones, its unset (``null`` or missing) fields keep what an
-  earlier report said, token details key by key (``merge_usage``).
+  earlier report said, token details key by key; a report without ``total_tokens`` gets the sum of the
+  prompt and completion tokens (``merge_usage``).
 
 Chunks with no choices (a usage-only final chunk, a content-filter event) still count for the answer's
 usage; they start no choice.
@@ -38,19 +40,22 @@ def is_completion_chunk(object_type: object) -> bool:
 class AnswerIdentity:
     """The assembled answer's ``id`` and ``model``, folded chunk by chunk (see the module docstring)."""
 
-    __slots__ = ("id", "first_model", "later_model", "_seen")
+    __slots__ = ("id", "created", "first_model", "later_model", "_seen")
 
     def __init__(self) -> None:
         self.id: str | None = None
+        self.created: int | None = None
         self.first_model: str | None = None
         self.later_model: str | None = None
         self._seen = False
 
-    def add(self, object_type: object, chunk_id: object, model: object) -> None:
+    def add(self, object_type: object, chunk_id: object, model: object, created: object = None) -> None:
         if not is_completion_chunk(object_type):
             return
         if not self.id and isinstance(chunk_id, str) and chunk_id:
             self.id = chunk_id
+        if not self.created and isinstance(created, int) and not isinstance(created, bool) and created:
+            self.created = created
         if not self._seen:
             self._seen = True
             self.first_model = model if isinstance(model, str) else None
@@ -134,4 +139,8 @@ def merge_usage(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> di
             merged[key] = {**earlier, **{k: v for k, v in value.items() if v is not None}}
         else:
             merged[key] = value
+    if new.get("total_tokens") is None:
+        prompt, completion = merged.get("prompt_tokens"), merged.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            merged["total_tokens"] = prompt + completion
     return merged

@@ -595,7 +595,7 @@ class StreamAccumulator:
         elif choices and not self.choices and isinstance(choices[0], TextChoices):
             raise ValueError("text completion choices in a chat completion stream")
         self.last_chunk = chunk
-        self.identity.add(_get(chunk, "object"), _get(chunk, "id"), _get(chunk, "model"))
+        self.identity.add(_get(chunk, "object"), _get(chunk, "id"), _get(chunk, "model"), _get(chunk, "created"))
         if isinstance(tier := _get(chunk, "service_tier"), str) and tier:
             self.service_tier = tier
         hidden_params: Final = _hidden_params_of(chunk)
@@ -673,7 +673,7 @@ class StreamAccumulator:
         response: Final = ModelResponse(
             id=self.identity.id or "",
             object=first["object"],
-            created=first["created"],
+            created=self.identity.created or first["created"],
             model=model,
             system_fingerprint=first.get("system_fingerprint", None),
             **({"service_tier": self.service_tier} if self.service_tier is not None else {}),
