@@ -51,6 +51,20 @@ async def test_async_wire_path_refuses_a_stream_without_finish_reason(backend):
         await litellm.acompletion(messages=HI, buffered_stream=True, **params(backend, "text+tokens=6+fault=nofinish"))
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+async def test_content_filter_event_does_not_rename_the_answer(backend, provider, where):
+    """Azure's content-filter events (`"object": ""`, `"model": ""`) around the answer name no model."""
+    call = params(backend, f"text+tokens=4+filter={where}", provider)
+    if provider == "azure":
+        call.update(api_base=backend.url, api_version="2024-10-21")
+    native = await litellm.acompletion(messages=HI, **call)
+    buffered = await litellm.acompletion(messages=HI, buffered_stream=True, **call)
+    assert buffered.model == native.model == f"text+tokens=4+filter={where}"
+    assert (buffered.id, buffered.created) == ("chatcmpl-stream", native.created)
+    assert buffered.choices[0].message.content == native.choices[0].message.content
+
+
 def test_sdk_rejects_a_non_boolean_switch(backend):
     with pytest.raises(litellm.BadRequestError, match="buffered_stream"):
         litellm.completion(messages=HI, buffered_stream="yes", **params(backend, "text"))

@@ -682,6 +682,42 @@ def test_anthropic_block_event_without_index_fails() -> None:
     assert failure(AnthropicMessageAssembler(), anthropic_sse(*events)).status_code == 502
 
 
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (block_delta("0", {"type": "text_delta", "text": "x"}), "content_block_delta event (#3 of the stream): index"),  # type: ignore[arg-type]
+        (block_delta(0, {"type": "text_delta", "text": 7}), "delta.text is not a string"),
+        (block_delta(0, {"type": "input_json_delta", "partial_json": None}), "delta.partial_json"),
+        (block_start(10**9, {"type": "text", "text": ""}), "out of order"),
+        ({"type": "content_block_delta", "index": 0, "delta": "x"}, "delta is not an object"),
+        ({"type": "message_delta", "delta": {}, "usage": [1]}, "usage is not an object"),
+    ],
+)
+def test_anthropic_malformed_event_is_a_502_naming_the_event(bad: Json, named: str) -> None:
+    events = [message_start(), block_start(0, {"type": "text", "text": ""}), bad, block_stop(0)]
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events, message_delta(), MESSAGE_STOP))
+    assert err.status_code == 502
+    assert named in err.message
+
+
+def test_anthropic_text_block_starting_with_null_citations_takes_citations() -> None:
+    citation = {"type": "char_location", "cited_text": "x"}
+    events = [
+        message_start(),
+        block_start(0, {"type": "text", "text": "", "citations": None}),
+        block_delta(0, {"type": "citations_delta", "citation": citation}),
+        block_stop(0),
+        message_delta(),
+        MESSAGE_STOP,
+    ]
+    assert anthropic(anthropic_sse(*events))["content"][0]["citations"] == [citation]
+
+
+def test_anthropic_error_event_with_a_string_error_is_reported() -> None:
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(message_start(), {"type": "error", "error": "boom"}))
+    assert err.status_code == 500 and "boom" in err.message
+
+
 ANTHROPIC_SAMPLE = anthropic_sse(
     message_start(),
     PING,
@@ -792,6 +828,12 @@ def test_ollama_malformed_line_fails() -> None:
 def test_ollama_unterminated_done_line_is_used() -> None:
     data = ndjson(ollama_line(content="a"), DONE_LINE).rstrip(b"\n")
     assert ollama(data)["done_reason"] == "stop"
+
+
+def test_ollama_malformed_line_names_its_number() -> None:
+    err = failure(OllamaChatAssembler(), ndjson(ollama_line(content="a"), "[1]", DONE_LINE))
+    assert err.status_code == 502
+    assert "stream line (#2 of the stream): not a JSON object" in err.message
 
 
 OLLAMA_SAMPLE = ndjson(
