@@ -86,3 +86,35 @@ async def test_router_with_several_deployments(backend, sync):
             response = await router.acompletion(model="group", messages=HI, buffered_stream=True)
         assert response.choices[0].message.content.split() == words(5)
     assert [r.body["stream"] for r in backend.requests] == [True] * 4
+
+
+def answer(response) -> dict:
+    """What a caller reads of a chat completion, from any of the three paths."""
+    message = response.choices[0].message
+    return {
+        "content": message.content or None,
+        "reasoning_content": getattr(message, "reasoning_content", None) or None,
+        "tool_calls": [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()],
+        "finish_reason": response.choices[0].finish_reason,
+        "usage": (response.usage.prompt_tokens, response.usage.completion_tokens),
+    }
+
+
+@pytest.mark.parametrize(
+    ("provider", "scenario"),
+    [
+        ("anthropic", "text+tokens=6"),
+        ("anthropic", "tools+tokens=4"),
+        ("anthropic", "reasoning+tokens=5"),
+        ("ollama_chat", "text+tokens=6"),
+        ("ollama_chat", "reasoning+tokens=5"),
+    ],
+)
+async def test_wire_assembler_and_stream_accumulator_agree_with_the_native_answer(backend, provider, scenario):
+    """The second engine for these wires: sync calls take the generic path (litellm's stream + accumulator)."""
+    call = params(backend, scenario, provider)
+    native = await litellm.acompletion(messages=HI, **call)
+    wire = await litellm.acompletion(messages=HI, buffered_stream=True, **call)
+    generic = litellm.completion(messages=HI, buffered_stream=True, **call)
+    assert answer(wire) == answer(native)
+    assert answer(generic) == answer(native)
