@@ -2,9 +2,10 @@
 
 One assembler per wire format. Each takes the raw bytes of a streamed answer as they arrive and,
 at the end, returns the JSON document the same backend returns for ``stream: false``, so that the
-provider's ordinary non-streaming code turns it into a response. The merge rules follow
-openai-python's ``accumulate_delta`` and anthropic-python's ``accumulate_event``
-(see docs/buffered-stream.md).
+provider's ordinary non-streaming code turns it into a response. OpenAI chat chunks are merged by
+the rules of ``litellm.litellm_core_utils.chat_chunk_merge``, which the stream accumulator (the other
+engine) shares; otherwise the merge follows openai-python's ``accumulate_delta`` and anthropic-python's
+``accumulate_event`` (see docs/buffered-stream.md).
 
 A stream that ends early, carries an event that is not JSON or lacks what it must carry, or reports
 an error never becomes a successful body: ``StreamFailed`` says why, with the HTTP status the failure
