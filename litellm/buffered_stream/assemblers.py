@@ -87,6 +87,20 @@ def _optional(value: Any, kind: type, what: str) -> Any:
 
 
 _Handler = TypeVar("_Handler", bound=Callable[..., None])
+_LOGGED = "_litellm_buffered_stream_logged"
+
+
+def _log_our_bug(error: Exception, where: str) -> None:
+    """Log an exception of our own code once, as what it is: a bug in litellm, not the backend's fault."""
+    if getattr(error, _LOGGED, False):
+        return
+    _logger.exception(
+        "buffered_stream: internal error in %s (a bug in litellm, not a problem with the backend's data)", where
+    )
+    try:
+        setattr(error, _LOGGED, True)
+    except AttributeError:  # an exception type without attributes: logged again if it passes another guard
+        pass
 
 
 def _event_handler(handler: _Handler) -> _Handler:
@@ -105,13 +119,8 @@ def _event_handler(handler: _Handler) -> _Handler:
             ) from e
         except StreamFailed:
             raise
-        except Exception:
-            _logger.exception(
-                "buffered_stream: internal error in litellm's %s assembler at event #%d (a bug in litellm, "
-                "not a problem with the backend's data)",
-                self.wire,
-                self._events,
-            )
+        except Exception as e:
+            _log_our_bug(e, f"litellm's {self.wire} assembler at event #{self._events}")
             raise
 
     return wrapper  # type: ignore[return-value]
@@ -126,12 +135,8 @@ def _finisher(finish: Callable[[Any], Json]) -> Callable[[Any], Json]:
             return finish(self)
         except StreamFailed:
             raise
-        except Exception:
-            _logger.exception(
-                "buffered_stream: internal error in litellm's %s assembler at the end of the stream "
-                "(a bug in litellm, not a problem with the backend's data)",
-                self.wire,
-            )
+        except Exception as e:
+            _log_our_bug(e, f"litellm's {self.wire} assembler at the end of the stream")
             raise
 
     return wrapper

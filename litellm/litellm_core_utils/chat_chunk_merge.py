@@ -8,7 +8,8 @@ chunks litellm yields. Both decide here:
   give its ``id``, ``model`` and ``created``; others, such as Azure's content-filter events
   (``"object": ""``, ``"model": ""``, ``"created": 0``), are ignored for them (``is_completion_chunk``,
   ``AnswerIdentity``);
-- the answer's ``id`` is the first non-empty one, its ``created`` the first non-zero one; its ``model`` the
+- the answer's ``id`` is the first non-empty one, its ``created`` the first non-zero one (else the first
+  chunk's, even if empty or zero); its ``model`` the
   first non-empty one that differs from the first chunk's (Azure's model router names itself first, then
   the model that answered), else the first chunk's;
 - which tool call a fragment belongs to (``ToolCalls``, ``ToolCallHead``): fragments at one ``index``
@@ -52,9 +53,9 @@ class AnswerIdentity:
     def add(self, object_type: object, chunk_id: object, model: object, created: object = None) -> None:
         if not is_completion_chunk(object_type):
             return
-        if not self.id and isinstance(chunk_id, str) and chunk_id:
+        if isinstance(chunk_id, str) and (self.id is None or (not self.id and chunk_id)):
             self.id = chunk_id
-        if not self.created and isinstance(created, int) and not isinstance(created, bool) and created:
+        if isinstance(created, int) and not isinstance(created, bool) and (self.created is None or not self.created):
             self.created = created
         if not self._seen:
             self._seen = True
@@ -92,7 +93,7 @@ class ToolCallHead:
 def _joined_identifier(current: str | None, fragment: str | None, closed: bool) -> str | None:
     if not fragment or fragment == current:
         return current  # absent, or restated
-    if current is None or closed:
+    if current is None or closed or not (isinstance(current, str) and isinstance(fragment, str)):
         return fragment  # the first value; after the arguments began, a later name replaces (as upstream)
     return current + fragment  # split across fragments
 

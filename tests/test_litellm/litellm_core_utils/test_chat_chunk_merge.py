@@ -312,3 +312,26 @@ def test_our_own_exception_propagates_as_ours_and_is_logged_as_a_bug(
     with caplog.at_level(logging.ERROR, logger="LiteLLM"), pytest.raises(TypeError, match="a bug of ours"):
         OpenAIChatAssembler().feed(_events(event))
     assert "a bug in litellm, not a problem with the backend's data" in caplog.text
+
+
+def test_a_copied_chunk_log_keeps_its_tool_calls_apart_from_the_original() -> None:
+    import copy
+
+    from stream_corpus import MESSAGES, build_chunks
+
+    from litellm.litellm_core_utils.stream_accumulator import StreamChunkLog
+
+    log = StreamChunkLog()
+    chunks = build_chunks(CASES["split_tool_call_id_and_name"]())
+    for item in chunks[:-1]:
+        log.append(item)
+    twin = copy.deepcopy(log)
+    twin.append(chunks[-1])
+    log.append(chunks[-1])
+    for built in (twin.build(messages=MESSAGES), log.build(messages=MESSAGES)):
+        [call] = built.choices[0].message.tool_calls
+        assert (call.id, call.function.name, call.function.arguments) == (
+            "call_9f2c",
+            "get_weather",
+            '{"city": "Paris"}',
+        )
