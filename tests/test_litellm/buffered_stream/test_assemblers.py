@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -867,3 +868,53 @@ def test_error_bodies_have_each_wire_shape() -> None:
 def test_openai_null_error_field_is_not_an_error() -> None:
     events = [chunk(choice(content="a", finish_reason="stop")), {**chunk(usage=USAGE), "error": None}]
     assert openai(sse(*events))["usage"] == USAGE
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: the peer's malformed data against our own bugs
+# ---------------------------------------------------------------------------------------------
+
+
+FINISHED = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"choices": "nope"}, "choices is not an array"),
+        ({"choices": [7]}, "choices[] is not an object"),
+        ({"choices": [{"index": "0", "delta": {}}]}, "choices[].index is not an integer"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": 5}]}}]}, "tool_calls[0].id"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": {"index": 0}}}]}, "tool_calls is not an array"),
+        ({"choices": [{"index": 0, "delta": {"audio": {"data": "%%%"}}}]}, "audio.data is not base64"),
+    ],
+)
+def test_malformed_event_is_a_502_naming_the_event(event: dict[str, Any], named: str) -> None:
+    assembler = OpenAIChatAssembler()
+    with pytest.raises(StreamFailed) as raised:
+        assembler.feed(sse(FINISHED, event, done=False))
+    assert raised.value.status_code == 502
+    assert "#2 of the stream" in raised.value.message and named in raised.value.message
+
+
+def test_malformed_event_is_quoted_within_bounds() -> None:
+    huge = '{"choices": "' + "x" * 100_000 + '"}'
+    with pytest.raises(StreamFailed) as raised:
+        OpenAIChatAssembler().feed(sse(huge, done=False))
+    assert len(raised.value.message) < 700
+    assert "(100015 bytes)" in raised.value.message
+
+
+def test_our_own_exception_propagates_as_ours_and_is_logged_as_a_bug(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: Any, fragments: list[Any]) -> None:
+        raise TypeError("a bug of ours")
+
+    from litellm.buffered_stream import assemblers
+
+    monkeypatch.setattr(assemblers._Choice, "fold_tool_calls", broken)
+    event = {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "a"}]}}]}
+    with caplog.at_level(logging.ERROR, logger="LiteLLM"), pytest.raises(TypeError, match="a bug of ours"):
+        OpenAIChatAssembler().feed(sse(event, done=False))
+    assert "a bug in litellm, not a problem with the backend's data" in caplog.text
