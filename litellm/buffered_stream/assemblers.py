@@ -133,6 +133,8 @@ def _finisher(finish: Callable[[Any], Json]) -> Callable[[Any], Json]:
     def wrapper(self: Any) -> Json:
         try:
             return finish(self)
+        except _Malformed as e:
+            raise StreamFailed(f"buffered_stream: the backend stream is malformed at its end: {e}") from e
         except StreamFailed:
             raise
         except Exception as e:
@@ -527,10 +529,7 @@ class AnthropicMessageAssembler:
                 "the answer would be truncated"
             )
         for index in list(self._json_inputs):
-            try:
-                self._close_block(message, index)
-            except _Malformed as e:
-                raise StreamFailed(f"buffered_stream: the backend sent a malformed tool input: {e}") from e
+            self._close_block(message, index)
         message["content"] = [joined(block) for block in message["content"] if block is not None]
         return message
 

@@ -558,7 +558,22 @@ def test_anthropic_tool_use_invalid_input_json_fails() -> None:
         message_delta("tool_use"),
         MESSAGE_STOP,
     ]
-    assert failure(AnthropicMessageAssembler(), anthropic_sse(*events)).status_code == 502
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events))
+    assert err.status_code == 502
+    assert "content_block_stop event (#4 of the stream): the input of tool block 0 is unparseable" in err.message
+
+
+def test_anthropic_unclosed_tool_block_with_invalid_input_fails_at_the_end() -> None:
+    events = [
+        message_start(),
+        block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        block_delta(0, {"type": "input_json_delta", "partial_json": '{"a": '}),
+        message_delta("tool_use"),
+        MESSAGE_STOP,
+    ]
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events))
+    assert err.status_code == 502
+    assert "malformed at its end: the input of tool block 0" in err.message
 
 
 def test_anthropic_thinking_with_signature() -> None:
