@@ -104,30 +104,39 @@ def git(*args: str, cwd: Path) -> str:
     return run(["git", *GIT_IDENTITY, *args], cwd=cwd, env=env)
 
 
+def download(name: str, version: str, into: Path) -> Path:
+    """The upstream wheel of ``version`` for this platform, downloaded without dependencies."""
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(into),
+            f"{name}=={version}",
+        ]
+    )
+    wheels = sorted(into.glob(f"{name}-{version}-*.whl"))
+    if len(wheels) != 1:
+        got = ", ".join(sorted(p.name for p in into.iterdir())) or "nothing"
+        raise BuildError(f"expected one {name} {version} wheel from the package index, got {got}")
+    return wheels[0]
+
+
 def fetch(pin: Pin) -> Path:
     """The pinned wheel, downloaded once into the cache; refuses any file whose hash differs."""
     target = CACHE_DIR / pin.wheel
     if not target.exists():
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--dest",
-                    tmp,
-                    f"{pin.name}=={pin.version}",
-                ]
-            )
-            downloaded = Path(tmp) / pin.wheel
-            if not downloaded.exists():
-                got = ", ".join(sorted(p.name for p in Path(tmp).iterdir())) or "nothing"
-                raise BuildError(f"expected {pin.wheel} from the package index, got {got}")
+            downloaded = download(pin.name, pin.version, Path(tmp))
+            if downloaded.name != pin.wheel:
+                raise BuildError(f"expected {pin.wheel} from the package index, got {downloaded.name}")
             shutil.move(str(downloaded), target)
     actual = sha256_of(target)
     if actual != pin.sha256:
@@ -428,30 +437,6 @@ def release(pin: Pin) -> Path:
 def requirement(pin: Pin) -> str:
     """The pinned upstream with the proxy extra: the one input of the locks that names its version."""
     return f"{pin.name}[proxy]=={pin.version}"
-
-
-def download(name: str, version: str, into: Path) -> Path:
-    """The upstream wheel of ``version`` for this platform, downloaded without dependencies."""
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--dest",
-            str(into),
-            f"{name}=={version}",
-        ]
-    )
-    wheels = sorted(into.glob(f"{name}-{version}-*.whl"))
-    if len(wheels) != 1:
-        got = ", ".join(sorted(p.name for p in into.iterdir())) or "nothing"
-        raise BuildError(f"expected one {name} {version} wheel from the package index, got {got}")
-    return wheels[0]
 
 
 def pin_text(pin: Pin, path: Path) -> str:

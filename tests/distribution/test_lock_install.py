@@ -88,6 +88,17 @@ def installed_version(python: Path, name: str) -> str:
     return out.stdout.strip()
 
 
+def install_lock(python: Path, lock: Path, links: Path) -> subprocess.CompletedProcess:
+    """``tools/install-lock.sh`` with only the local find-links folder as a source."""
+    return subprocess.run(
+        [str(INSTALL_LOCK), str(python), str(lock), "--no-index", "--find-links", str(links)],
+        capture_output=True,
+        text=True,
+        env=isolated_env(),
+        timeout=300,
+    )
+
+
 def test_resolving_install_is_broken_by_a_newer_release(world):
     """The control: what `pip install --require-hashes -r LOCK` alone does with the newer release present."""
     out = subprocess.run(
