@@ -58,7 +58,7 @@ FULL = {
     "requests_c1": 60,
     "requests_c32": 320,
     "stream_tokens": "50,1000",
-    "stream_count": 24,
+    "stream_count": 16,
     "stream_rounds": 2,
 }
 QUICK = {
