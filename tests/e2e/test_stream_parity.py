@@ -21,7 +21,7 @@ from tests.e2e.processes import MASTER_KEY
 UPSTREAM_SITE = Path(__file__).resolve().parents[2] / ".cache" / "upstream-site"
 INCLUDE_USAGE = {"stream_options": {"include_usage": True}}
 
-#: (case id, fake-backend scenario, extra request fields)
+#: (case id, model: a route and the fake backend's scenario, extra request fields)
 CASES = [
     ("text", "text+tokens=5", {}),
     ("text-usage", "text+tokens=5", INCLUDE_USAGE),
@@ -36,6 +36,10 @@ CASES = [
     ("logprobs", "text+tokens=3", {"logprobs": True, **INCLUDE_USAGE}),
     ("no-finish-reason", "text+tokens=3+fault=nofinish", {}),
 ]
+CASES = [(case, f"parity/{scenario}", extra) for case, scenario, extra in CASES] + [
+    ("azure-text-usage", "parity-azure/text+tokens=5", INCLUDE_USAGE),
+    ("azure-tools", "parity-azure/tools+tokens=3", {}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,16 @@ def proxies(backend, tmp_path_factory):
             {
                 "model_name": "parity/*",
                 "litellm_params": {"model": "openai/*", "api_base": f"{backend.url}/v1", "api_key": "sk-fake"},
-            }
+            },
+            {
+                "model_name": "parity-azure/*",
+                "litellm_params": {
+                    "model": "azure/*",
+                    "api_base": backend.url,
+                    "api_key": "sk-fake",
+                    "api_version": "2024-10-21",
+                },
+            },
         ],
         "litellm_settings": {"callbacks": ["event_log.event_log"]},
     }
@@ -83,8 +96,8 @@ def normalised(events: list[str]) -> list[str]:
     return out
 
 
-def stream(proxy: Proxy, scenario: str, extra: dict, prompt: str) -> bytes:
-    body = {"model": f"parity/{scenario}", "messages": [{"role": "user", "content": prompt}], "stream": True, **extra}
+def stream(proxy: Proxy, model: str, extra: dict, prompt: str) -> bytes:
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": True, **extra}
     with httpx.stream(
         "POST",
         f"{proxy.url}/v1/chat/completions",
@@ -119,12 +132,12 @@ def comparable_log(event: dict) -> dict:
     return {**event, "response": response, "requester_metadata": requester}
 
 
-@pytest.mark.parametrize(("case", "scenario", "extra"), CASES, ids=[c[0] for c in CASES])
-def test_same_sse_bytes_and_logged_response_as_upstream(proxies, case, scenario, extra):
+@pytest.mark.parametrize(("case", "model", "extra"), CASES, ids=[c[0] for c in CASES])
+def test_same_sse_bytes_and_logged_response_as_upstream(proxies, case, model, extra):
     results = {}
     for name, proxy in proxies.items():
         proxy.clear_events()
-        body = stream(proxy, scenario, extra, prompt=f"parity {case}")
+        body = stream(proxy, model, extra, prompt=f"parity {case}")
         results[name] = (normalised(sse_events(body)), comparable_log(logged(proxy)))
     fork_events, fork_log = results["fork"]
     upstream_events, upstream_log = results["upstream"]

@@ -1,4 +1,4 @@
-"""OpenAI SDK clients that build streamed ``ChatCompletionChunk`` objects with pydantic's validator.
+"""OpenAI SDK clients (OpenAI and Azure) that build streamed ``ChatCompletionChunk`` objects with pydantic's validator.
 
 The SDK turns every event of a chat stream into a ``ChatCompletionChunk`` with its loose ``construct_type``,
 which walks the model's fields in Python and, on Python 3.11, runs a runtime protocol check
@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import pydantic
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncAzureOpenAI, AsyncOpenAI, AzureOpenAI, OpenAI
 from openai.types.chat import ChatCompletionChunk
 
 #: Keys whose values reach float fields: such events are built by the SDK.
@@ -99,3 +99,11 @@ class ChunkValidatingAsyncOpenAI(_ValidatedChunks, AsyncOpenAI):
 
 class ChunkValidatingOpenAI(_ValidatedChunks, OpenAI):
     """``openai.OpenAI`` whose chat streams build their chunks with ``validated_chunk``."""
+
+
+class ChunkValidatingAsyncAzureOpenAI(_ValidatedChunks, AsyncAzureOpenAI):
+    """``openai.AsyncAzureOpenAI`` whose chat streams build their chunks with ``validated_chunk``."""
+
+
+class ChunkValidatingAzureOpenAI(_ValidatedChunks, AzureOpenAI):
+    """``openai.AzureOpenAI`` whose chat streams build their chunks with ``validated_chunk``."""

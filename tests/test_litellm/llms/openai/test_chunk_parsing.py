@@ -260,3 +260,43 @@ def test_generated_events_are_built_exactly_as_the_sdk_builds_them(data):
     sdk = built(SDK_CLIENTS[AsyncOpenAI], data)
     identical(fast, sdk)
     assert json.loads(fast.model_dump_json()) == json.loads(sdk.model_dump_json())
+
+
+@pytest.fixture(scope="module")
+def fake_backend():
+    from tests.e2e.fake_llm import FakeLLM
+
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"model": "openai/text+tokens=4", "api_base": "/v1"},
+        {"model": "azure/text+tokens=4", "api_base": "", "api_version": "2024-10-21"},
+    ],
+    ids=["openai", "azure"],
+)
+async def test_litellm_chat_streams_build_their_chunks_with_the_validator(fake_backend, monkeypatch, params):
+    import litellm
+    from litellm.llms.openai import chunk_parsing
+
+    built_here = []
+    validate = chunk_parsing.validated_chunk
+
+    def counting(data: object) -> ChatCompletionChunk | None:
+        built_here.append(validate(data))
+        return built_here[-1]
+
+    monkeypatch.setattr(chunk_parsing, "validated_chunk", counting)
+    stream = await litellm.acompletion(
+        **{**params, "api_base": fake_backend.url + params["api_base"]},
+        api_key="sk-test",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+    )
+    text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices])
+    assert text == "w0c0 w1c0 w2c0 w3c0 "
+    assert len(built_here) == 5 and all(isinstance(c, ChatCompletionChunk) for c in built_here)
