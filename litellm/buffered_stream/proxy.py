@@ -45,6 +45,7 @@ class BufferedProxyCall:
 
     @property
     def cancels_on_disconnect(self) -> bool:
+        """Nothing but keepalive whitespace has reached the client: after a disconnect nobody reads the answer."""
         return self.buffered
 
     def arm_keepalive(self, scope: MutableMapping[str, Any]) -> None:
@@ -95,14 +96,18 @@ async def _log_failure(request_data: Mapping[str, Any], error: Exception, starte
 NOT_BUFFERED = BufferedProxyCall()
 
 
-def resolve(request_data: Mapping[str, Any], llm_router: Any) -> BufferedProxyCall:
+#: The proxy's route type of chat completions, the only buffered endpoint.
+CHAT_ROUTE = "acompletion"
+
+
+def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = CHAT_ROUTE) -> BufferedProxyCall:
     """The policy of a proxy request, from the request and the deployments of its model group.
 
     The router picks the deployment later, so where a group's deployments differ the call is
     buffered if any of them buffers it, with the shortest keepalive interval and the longest cap.
     A client value that is not valid is the client's error (a 400 naming the field).
     """
-    if request_data.get("stream") is True:
+    if route_type != CHAT_ROUTE or request_data.get("stream") is True:
         return NOT_BUFFERED
     client_flag = parse_flag(request_data.get(FIELD))
     client_keepalive = parse_seconds(request_data.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
@@ -144,15 +149,6 @@ def _setting(params: Mapping[str, Any], field: str, default: float | None = DEFA
     if value is None:
         value = getattr(litellm, field, default)
     return parse_seconds(value, field)
-
-
-def cancels_on_disconnect(request_data: Mapping[str, Any], llm_router: Any) -> bool:
-    """Buffered calls stop the backend when the client goes away, whatever ``cancel_on_disconnect`` says.
-
-    Nothing has been sent to the client of a buffered call, so a disconnect means nobody will
-    read the answer: generating the rest of it only wastes the inference server.
-    """
-    return resolve(request_data, llm_router).cancels_on_disconnect
 
 
 def _deployments(model: object, llm_router: Any) -> list[Mapping[str, Any]]:

@@ -21,9 +21,12 @@ from litellm.buffered_stream.proxy import (
     AbortedAfterCommit,
     BufferedProxyCall,
     ClientKeepalive,
-    cancels_on_disconnect,
     resolve,
 )
+
+
+def cancels_on_disconnect(request_data: dict[str, Any], llm_router: Any) -> bool:
+    return resolve(request_data, llm_router).cancels_on_disconnect
 
 
 class FakeRouter:
@@ -346,3 +349,10 @@ async def test_non_http_scopes_pass_through() -> None:
 
     await ClientKeepalive(app)({"type": "lifespan"}, None, None)
     assert seen == ["lifespan"]
+
+
+@pytest.mark.parametrize("route_type", ["aembedding", "anthropic_messages", "aresponses", "atext_completion"])
+def test_only_chat_completions_are_buffered(route_type: str) -> None:
+    fake = router(deployment(**{FIELD: True, KEEPALIVE_FIELD: 1}))
+    assert resolve({"model": "g"}, fake, route_type) == NOT_BUFFERED
+    assert resolve({"model": "g"}, fake, "acompletion").buffered
