@@ -217,6 +217,10 @@ class _Keepalive:
                 await self._send({"type": "http.response.body", "body": b" ", "more_body": True})
 
     async def send(self, message: MutableMapping[str, Any]) -> None:
+        if self._ticker is None:  # never armed (most requests): no lock, nothing to coordinate
+            self.started = True
+            await self._send(message)
+            return
         async with self._lock:
             if not self.committed:
                 self.started = True
@@ -263,6 +267,12 @@ class ClientKeepalive:
         finally:
             await keepalive.close()
         if keepalive.committed and keepalive.failed_status is not None:
+            verbose_proxy_logger.warning(
+                "%s: the buffered call failed with %s after its 200 was committed; the error body was written "
+                "and the connection is dropped so that the client sees an incomplete body",
+                KEEPALIVE_FIELD,
+                keepalive.failed_status,
+            )
             raise AbortedAfterCommit(
                 f"a buffered call failed with {keepalive.failed_status} after {KEEPALIVE_FIELD} had committed a 200: "
                 "the connection is dropped so that the client sees an incomplete body"

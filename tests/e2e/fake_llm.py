@@ -7,8 +7,8 @@ litellm assembles from the stream with what the backend would have said without 
 
 Scenario keys: kind (text, tools, reasoning, function_call), tokens, delay (seconds between chunks),
 first_delay, finish (stop, length, tool_calls, content_filter), usage (last, every, none),
-cached (cached prompt tokens), fault (cut, stall, malformed, nofinish, error, status500), at (chunk
-index of the fault).
+cached (cached prompt tokens), fault (cut, stall, malformed, nofinish, error, status500, trickle: an SSE
+keep-alive comment every 0.2 s, forever), at (chunk index of the fault).
 """
 
 from __future__ import annotations
@@ -454,6 +454,9 @@ class FakeLLM:
                         return response
                     if spec.fault == "stall":
                         await asyncio.sleep(3600)
+                    while spec.fault == "trickle":  # never finishes, never silent for long
+                        await response.write(b": keep-alive\n\n")
+                        await asyncio.sleep(0.2)
                     if spec.fault == "malformed":
                         await response.write(b"data: {this is not json\n\n")
                     if spec.fault == "error":

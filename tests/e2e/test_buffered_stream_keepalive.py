@@ -44,21 +44,24 @@ def ka_proxy(backend, start_proxy):
             },
         }
 
+    long = {"buffered_stream_max_seconds": 60}  # the deployment's cap wins over litellm_settings'
     return start_proxy(
         {
             "model_list": [
-                model("slow", SLOW),
-                model("slow-ka", SLOW, **KEEPALIVE),
-                model("slow-ka-pinned-off", SLOW, allow_client_buffered_stream_override=False),
+                model("slow", SLOW, **long),
+                model("slow-ka", SLOW, **KEEPALIVE, **long),
+                model("slow-ka-pinned-off", SLOW, allow_client_buffered_stream_override=False, **long),
                 model("fast-ka", "text+tokens=4", **KEEPALIVE),
                 model("error-ka", "text+fault=status500", **KEEPALIVE),
                 model("cut-ka", CUT, **KEEPALIVE),
-                model("long-ka", "text+tokens=400+delay=0.05", **KEEPALIVE),
+                model("long-ka", "text+tokens=400+delay=0.05", **KEEPALIVE, **long),
                 model("capped", "text+tokens=100+delay=0.1", buffered_stream_max_seconds=1.5),
                 model("capped-ka", "text+tokens=100+delay=0.1", buffered_stream_max_seconds=2, **KEEPALIVE),
+                # Not buffered by the operator; `timeout` (1 s) would bound its whole answer.
+                model("trickle", "text+tokens=10+fault=trickle+at=3", buffered_stream=False, timeout=1),
             ],
             "router_settings": {"num_retries": 0},
-            "litellm_settings": {"callbacks": ["event_log.event_log"]},
+            "litellm_settings": {"callbacks": ["event_log.event_log"], "buffered_stream_max_seconds": 4},
         }
     )
 
@@ -288,3 +291,17 @@ def test_total_cap_after_the_commit_is_the_failure_signal(ka_proxy, backend):
     assert {e["kind"] for e in wait_for_failure_event(ka_proxy)} == {"failure"}
     with pytest.raises(openai.APIConnectionError):
         sdk(ka_proxy.url).chat.completions.create(model="capped-ka", messages=HI)
+
+
+def test_a_client_cannot_hold_a_call_past_the_default_cap_with_a_trickling_backend(ka_proxy, backend):
+    """A client turns buffering on, so `timeout` only bounds gaps; the backend sends a comment every 0.2 s forever."""
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as raised:
+        sdk(ka_proxy.url).chat.completions.create(
+            model="trickle", messages=HI, extra_body={"buffered_stream": True, "buffered_stream_max_seconds": 0}
+        )
+    elapsed = time.monotonic() - started
+    assert raised.value.status_code == 408
+    assert "buffered_stream_max_seconds" in str(raised.value), "litellm_settings' cap, not the client's 0"
+    assert 3.5 < elapsed < 8
+    assert backend.wait_for(lambda: backend.disconnects == 1, timeout=5.0), "the backend request was cancelled"
