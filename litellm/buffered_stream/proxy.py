@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import litellm
 from litellm._logging import verbose_proxy_logger
+from litellm.buffered_stream.completion import RESPONSE_HEADER
 from litellm.buffered_stream.options import (
     DEFAULT_MAX_SECONDS,
     FIELD,
@@ -31,7 +32,6 @@ from litellm.buffered_stream.options import (
     parse_seconds,
 )
 
-RESPONSE_HEADER = "x-litellm-buffered-stream"
 _T = TypeVar("_T")
 
 
