@@ -34,7 +34,7 @@ def parse_flag(value: object, field: str = FIELD, model: str | None = None) -> b
     )
 
 
-def parse_seconds(value: object, field: str, model: str | None = None) -> float | None:
+def parse_seconds(value: object, field: str) -> float | None:
     """A number of seconds, 0 or more, or ``None``; anything else is a 400 naming the field."""
     if value is None:
         return None
@@ -44,7 +44,7 @@ def parse_seconds(value: object, field: str, model: str | None = None) -> float 
     raise BadRequestError(
         message=f"Invalid value for '{field}': expected a number of seconds (0 or more), got "
         + (shown if len(shown) <= 100 else shown[:100] + "..."),
-        model=model or "",
+        model="",
         llm_provider="",
     )
 
