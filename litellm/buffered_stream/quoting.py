@@ -18,7 +18,7 @@ _repr.maxlevel = 3
 
 
 def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
-    """``repr(value)`` cut to about ``limit`` characters, saying how much was left out.
+    """``repr(value)`` cut to about ``limit`` characters; a cut string or bytes gives its whole length.
 
     Strings and bytes are cut before ``repr``, so a huge value is never copied whole.
     """
@@ -26,18 +26,18 @@ def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
         if len(value) <= limit:
             return repr(value)
         unit = "characters" if isinstance(value, str) else "bytes"
-        return f"{value[:limit]!r}... ({len(value) - limit} more {unit})"
+        return f"{value[:limit]!r}... ({len(value)} {unit})"
     text = _repr.repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... (cut)"
 
 
 def clipped(text: object, limit: int = QUOTE_LIMIT) -> str:
-    """A backend's own message as text (not ``repr``), cut to ``limit`` characters, saying how much was left out."""
+    """A backend's own message as text (not ``repr``), cut to ``limit`` characters, with its whole length."""
     if not isinstance(text, str):
         return quoted(text, limit)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def clip_message(exception: BaseException, limit: int = 4 * QUOTE_LIMIT) -> None:
