@@ -431,12 +431,13 @@ def responses_events(spec: Scenario, body: dict[str, Any]) -> list[tuple[str, di
 # ---------------------------------------------------------------------------------------------- text completions
 
 
-def text_logprobs(pieces: list[str]) -> dict[str, Any]:
+def text_logprobs(pieces: list[str], offset: int = 0) -> dict[str, Any]:
+    """Text completion logprobs; ``text_offset`` counts from the start of the text, also in a streamed chunk."""
     return {
         "tokens": pieces,
         "token_logprobs": [-0.5 for _ in pieces],
         "top_logprobs": [{p: -0.5} for p in pieces],
-        "text_offset": [sum(len(q) for q in pieces[:i]) for i in range(len(pieces))],
+        "text_offset": [offset + sum(len(q) for q in pieces[:i]) for i in range(len(pieces))],
     }
 
 
@@ -476,7 +477,7 @@ def text_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
             choice = {
                 "index": i,
                 "text": piece,
-                "logprobs": text_logprobs([piece]) if body.get("logprobs") else None,
+                "logprobs": text_logprobs([piece], sum(map(len, pieces[:k]))) if body.get("logprobs") else None,
                 "finish_reason": (spec.finish or "stop") if last else None,
             }
             chunks.append({**base, "choices": [choice]})
@@ -544,6 +545,7 @@ class FakeLLM:
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/api/chat", self._ollama)
         app.router.add_post("/v1/responses", self._responses)
+        app.router.add_post("/openai/responses", self._responses)
         app.router.add_post("/v1/completions", self._text)
         # Handlers are cancelled when their client goes away, so a stalled stream ends with its connection.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1)
