@@ -39,11 +39,7 @@ class ResponsesAssembler:
             self._on_event(event, payload)
 
     def _on_event(self, event: str, payload: bytes) -> None:
-        # Deltas are most of the stream and carry nothing the terminal event lacks: skip parsing them.
-        if event and event not in TERMINAL_EVENTS and event not in FAILURE_EVENTS:
-            if not payload.lstrip().startswith((b"{", b"[")):
-                raise StreamFailed(f"buffered_stream: the backend sent an unparseable {event} event: {payload[:200]!r}")
-            return
+        # Every event is parsed, deltas too: a stream that carries garbage is not trusted for its answer.
         if payload.strip() == b"[DONE]":
             return
         body = _parse(payload, f"{event or 'response'} event")
