@@ -178,6 +178,9 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
         model = _model(args, kwargs)
         if not BufferedStreamRequest.take(kwargs, model).enabled or kwargs.get("acompletion") is True:
             return completion(*args, **kwargs)
+        if kwargs.get("text_completion") is True:
+            # Sync text completions are served natively: the generic path assembles chat chunks only.
+            return completion(*args, **kwargs)
         if not _generic_supported(kwargs):
             return completion(*args, **kwargs)
         provider = _provider(model, kwargs)

@@ -124,6 +124,8 @@ ROUTES = [
     (RESPONSES, "azure", "/openai/responses"),
     (RESPONSES, "ollama", "/api/chat"),  # bridged to chat completions
     (TEXT, "oai", "/v1/completions"),  # native text completions
+    (TEXT, "vllm", "/v1/completions"),
+    (TEXT, "ollama", "/api/chat"),  # text completions litellm serves from chat completions
 ]
 
 
@@ -163,7 +165,7 @@ def test_without_the_switch_nothing_changes(proxy, backend, route):
     assert endpoint.words(response.parse()) == [f"w{j}c0" for j in range(3)]
     [seen] = backend.requests
     assert seen.path == path
-    assert not seen.body.get("stream") or path == "/api/chat"
+    assert not seen.body.get("stream")
 
 
 def stream_messages(proxy, extra: dict | None) -> list[str]:
@@ -387,6 +389,8 @@ def test_broken_stream_is_an_error_never_a_truncated_answer(proxy, backend, endp
         endpoint.call(proxy, f"{prefix}/text+tokens=12+fault={fault}+at=4", BUFFERED)
     assert status_of(raised.value) >= 500
     assert backend.requests, "the backend was asked"
+    if endpoint is MESSAGES:  # in Anthropic's error format, as every error of that endpoint
+        assert raised.value.body["type"] == "error"
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
