@@ -40,7 +40,15 @@ class Endpoint:
 
     name: str
 
-    def call(self, proxy, model: str, extra: dict | None = None, timeout: float = 30, **params: Any) -> Any:
+    def call(
+        self,
+        proxy,
+        model: str,
+        extra: dict | None = None,
+        timeout: float = 30,
+        prompt: str | None = None,
+        **params: Any,
+    ) -> Any:
         raise NotImplementedError
 
     def raw(self, proxy, model: str, extra: dict | None = None, **params: Any) -> Any:
@@ -56,9 +64,13 @@ class Endpoint:
 class Messages(Endpoint):
     name = "messages"
 
-    def call(self, proxy, model, extra=None, timeout=30, **params):
+    def call(self, proxy, model, extra=None, timeout=30, prompt=None, **params):
         return anthropic_client(proxy, timeout=timeout).messages.create(
-            model=model, max_tokens=200, messages=[{"role": "user", "content": fresh()}], extra_body=extra, **params
+            model=model,
+            max_tokens=200,
+            messages=[{"role": "user", "content": prompt or fresh()}],
+            extra_body=extra,
+            **params,
         )
 
     def raw(self, proxy, model, extra=None, **params):
@@ -76,8 +88,10 @@ class Messages(Endpoint):
 class Responses(Endpoint):
     name = "responses"
 
-    def call(self, proxy, model, extra=None, timeout=30, **params):
-        return proxy.client(timeout=timeout).responses.create(model=model, input=fresh(), extra_body=extra, **params)
+    def call(self, proxy, model, extra=None, timeout=30, prompt=None, **params):
+        return proxy.client(timeout=timeout).responses.create(
+            model=model, input=prompt or fresh(), extra_body=extra, **params
+        )
 
     def raw(self, proxy, model, extra=None, **params):
         return proxy.client().responses.with_raw_response.create(model=model, input="hi", extra_body=extra, **params)
@@ -97,8 +111,10 @@ class Responses(Endpoint):
 class TextCompletions(Endpoint):
     name = "completions"
 
-    def call(self, proxy, model, extra=None, timeout=30, **params):
-        return proxy.client(timeout=timeout).completions.create(model=model, prompt=fresh(), extra_body=extra, **params)
+    def call(self, proxy, model, extra=None, timeout=30, prompt=None, **params):
+        return proxy.client(timeout=timeout).completions.create(
+            model=model, prompt=prompt or fresh(), extra_body=extra, **params
+        )
 
     def raw(self, proxy, model, extra=None, **params):
         return proxy.client().completions.with_raw_response.create(model=model, prompt="hi", extra_body=extra, **params)
@@ -313,7 +329,14 @@ def policy_proxy(backend, start_proxy):
         {
             "model_list": [*models, *wildcard_models(backend.url)],
             "router_settings": {"num_retries": 2, "retry_after": 0, "fallbacks": fallbacks},
-            "litellm_settings": {"callbacks": ["event_log.event_log"]},
+            "litellm_settings": {
+                "callbacks": ["event_log.event_log"],
+                "cache": True,
+                "cache_params": {
+                    "type": "local",
+                    "supported_call_types": ["anthropic_messages", "aresponses", "atext_completion"],
+                },
+            },
         }
     )
 
@@ -367,6 +390,16 @@ def test_stream_cut_on_one_deployment_is_answered_in_full_by_the_fallback(policy
     assert len(endpoint.words(answer)) == 20
     models = [r.body["model"] for r in backend.requests]
     assert "text+tokens=20+fault=cut+at=5" in models and models[-1] == "text+tokens=20"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_assembled_answer_is_cached_like_the_native_one(policy_proxy, backend, endpoint):
+    prompt = fresh()
+    first = endpoint.call(policy_proxy, f"{endpoint.name}-on-by-config", prompt=prompt)
+    second = endpoint.call(policy_proxy, f"{endpoint.name}-on-by-config", prompt=prompt)
+    assert endpoint.words(second) == endpoint.words(first)
+    [seen] = backend.requests
+    assert seen.body["stream"] is True
 
 
 # ------------------------------------------------------------------------------------------------ failures
