@@ -279,6 +279,17 @@ def test_messages_tool_use_and_thinking_blocks_arrive_whole(proxy):
     assert thinking.usage.cache_read_input_tokens == 4
 
 
+def test_anthropic_sdk_sends_a_long_non_streaming_request_once_it_has_a_timeout(proxy, backend):
+    """The SDK refuses max_tokens it expects to take over 10 minutes unless the client sets a timeout."""
+    request = {"model": "claude/text+tokens=5", "max_tokens": 32000, "messages": HI, "extra_body": BUFFERED}
+    with pytest.raises(ValueError, match="Streaming is required"):
+        anthropic_client(proxy).messages.create(**request)
+    message = anthropic_client(proxy, timeout=3600).messages.create(**request)
+    assert message.content[0].text.split() == [f"w{j}c0" for j in range(5)]
+    [seen] = backend.requests
+    assert seen.body["stream"] is True and seen.body["max_tokens"] == 32000
+
+
 def test_responses_incomplete_is_an_answer_with_its_status(proxy):
     response = proxy.client().responses.create(model="oai/text+tokens=5+finish=length", input="hi", extra_body=BUFFERED)
     assert response.status == "incomplete"
