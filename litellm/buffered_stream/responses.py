@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm.buffered_stream.assemblers import StreamFailed, _parse
+from litellm.buffered_stream.assemblers import StreamFailed, _event_handler, _finisher, _Malformed, _parse
 from litellm.buffered_stream.decoders import SSEDecoder
 
 Json = dict[str, Any]
@@ -29,20 +29,23 @@ class ResponsesAssembler:
     """``response.*`` events into the ``response`` object of the terminal event."""
 
     wire = "responses"
+    unit = "response event"
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
+        self._events = 0
         self._final: Json | None = None
 
     def feed(self, data: bytes) -> None:
         for event, payload in self._sse.feed(data):
             self._on_event(event, payload)
 
+    @_event_handler
     def _on_event(self, event: str, payload: bytes) -> None:
         # Every event is parsed, deltas too: a stream that carries garbage is not trusted for its answer.
         if payload.strip() == b"[DONE]":
             return
-        body = _parse(payload, f"{event or 'response'} event")
+        body = _parse(payload)
         kind = body.get("type") or event or ("error" if "error" in body else "")
         if kind in FAILURE_EVENTS:
             raise StreamFailed(
@@ -51,9 +54,10 @@ class ResponsesAssembler:
         if kind in TERMINAL_EVENTS:
             response = body.get("response")
             if not isinstance(response, dict):
-                raise StreamFailed(f"buffered_stream: the backend sent a {kind} event without a response object")
+                raise _Malformed("its response is not an object")
             self._final = response
 
+    @_finisher
     def finish(self) -> Json:
         for event, payload in self._sse.flush():
             self._on_event(event, payload)

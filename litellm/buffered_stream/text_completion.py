@@ -14,14 +14,16 @@ from typing import Any
 from litellm.buffered_stream.assemblers import (
     OpenAIChatAssembler,
     StreamFailed,
-    _malformed_is_failure,
-    _merge_usage,
+    _event_handler,
+    _expect,
+    _finisher,
     _parse,
     _Text,
     joined,
     merge_delta,
 )
 from litellm.buffered_stream.decoders import SSEDecoder
+from litellm.litellm_core_utils.chat_chunk_merge import merge_usage
 
 Json = dict[str, Any]
 
@@ -30,22 +32,24 @@ class TextCompletionAssembler:
     """``text_completion`` chunks into one ``text_completion`` document."""
 
     wire = "openai_text"
+    unit = "stream event"
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
+        self._events = 0
         self._top: Json = {}
         self._choices: dict[int, Json] = {}
         self._usage: Json | None = None
 
     def feed(self, data: bytes) -> None:
         for _event, payload in self._sse.feed(data):
-            self._on_event(payload)
+            self._on_event("", payload)
 
-    @_malformed_is_failure
-    def _on_event(self, payload: bytes) -> None:
+    @_event_handler
+    def _on_event(self, _event: str, payload: bytes) -> None:
         if payload.strip() == b"[DONE]":
             return
-        chunk = _parse(payload, "stream event")
+        chunk = _parse(payload)
         if chunk.get("error") is not None and not chunk.get("choices"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
@@ -57,16 +61,16 @@ class TextCompletionAssembler:
                 continue
             self._top[key] = value
         if isinstance(chunk.get("usage"), dict):
-            self._usage = _merge_usage(self._usage, chunk["usage"])
-        for choice in chunk.get("choices") or ():
-            self._on_choice(choice)
+            self._usage = merge_usage(self._usage, chunk["usage"])
+        for choice in _expect(chunk.get("choices") or [], list, "choices"):
+            self._on_choice(_expect(choice, dict, "choices[]"))
 
     def _on_choice(self, choice: Json) -> None:
-        state = self._choices.setdefault(
-            choice.get("index", 0), {"text": _Text(), "logprobs": None, "finish_reason": None}
-        )
-        if choice.get("text"):
-            state["text"].append(choice["text"])
+        index = _expect(choice.get("index", 0), int, "choices[].index")
+        state = self._choices.setdefault(index, {"text": _Text(), "logprobs": None, "finish_reason": None})
+        text = choice.get("text")
+        if text:
+            state["text"].append(_expect(text, str, "choices[].text"))
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, dict):
             if state["logprobs"] is None:
@@ -76,9 +80,10 @@ class TextCompletionAssembler:
             if key not in ("index", "text", "logprobs") and value is not None:
                 state[key] = value
 
+    @_finisher
     def finish(self) -> Json:
         for _event, payload in self._sse.flush():
-            self._on_event(payload)
+            self._on_event("", payload)
         if not self._choices:
             raise StreamFailed("buffered_stream: the backend stream ended without any choice")
         unfinished = sorted(i for i, c in self._choices.items() if not c["finish_reason"])

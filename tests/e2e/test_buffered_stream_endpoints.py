@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import wildcard_models
-from tests.e2e.processes import MASTER_KEY
+from tests.e2e.processes import MASTER_KEY, NGINX, NginxProcess
 
 BUFFERED = {"buffered_stream": True}
 HI = [{"role": "user", "content": "hi"}]
@@ -509,3 +509,45 @@ def test_unauthenticated_buffered_messages_request_never_reaches_the_backend(pro
     )
     assert response.status_code >= 400
     assert backend.requests == []
+
+
+# ------------------------------------------------------------------------------------------------ the client hop
+
+KEEPALIVE = {**BUFFERED, "buffered_stream_keepalive_seconds": 0.3}
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not found (make system-deps installs it)")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_keepalive_carries_an_answer_longer_than_the_clients_read_timeout(policy_proxy, backend, endpoint):
+    """3 s of tokens; the client gives up after 1 s of silence unless the proxy's whitespace keeps it reading."""
+    with pytest.raises((openai.APITimeoutError, anthropic.APITimeoutError)):
+        endpoint.call(policy_proxy, f"{endpoint.name}-slow", BUFFERED, timeout=1.0)
+    answer = endpoint.call(policy_proxy, f"{endpoint.name}-slow", KEEPALIVE, timeout=1.0)
+    assert len(endpoint.words(answer)) == 30
+
+
+def test_failure_after_the_keepalive_commit_is_an_error_in_the_anthropic_sdk(policy_proxy):
+    """Cut after its 200 went out: the SDK sees the connection dropped, never a truncated message."""
+    with pytest.raises(anthropic.APIConnectionError):
+        MESSAGES.call(policy_proxy, "claude/text+tokens=30+delay=0.1+fault=cut+at=20", KEEPALIVE, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def nginx(policy_proxy, tmp_path_factory):
+    if NGINX is None:
+        pytest.skip("nginx not found (make system-deps installs it)")
+    server = NginxProcess(policy_proxy.url, tmp_path_factory.mktemp("nginx"), read_timeout=1).wait_ready()
+    yield server
+    server.stop()
+
+
+@needs_nginx
+def test_messages_behind_nginx_with_keepalive(nginx, backend):
+    """nginx's proxy_read_timeout (1 s) cuts the silent 3 s call with a 504; with keepalive it gets through."""
+    client = anthropic.Anthropic(base_url=nginx.url, api_key=MASTER_KEY, max_retries=0, timeout=60)
+    request = {"model": "messages-slow", "max_tokens": 100, "messages": HI}
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        client.messages.create(**request, extra_body=BUFFERED)
+    assert raised.value.status_code == 504
+    message = client.messages.create(**request, extra_body=KEEPALIVE)
+    assert len(message.content[0].text.split()) == 30
