@@ -334,6 +334,13 @@ def policy_proxy(backend, start_proxy):
             model(f"{name}-stall", provider, stall, timeout=1.5),
             model(f"{name}-flaky", provider, "text+tokens=20+fault=cut+at=5", buffered_stream=True),
             model(f"{name}-steady", provider, steady, buffered_stream=True),
+            model(
+                f"{name}-capped",
+                provider,
+                "text+tokens=100+delay=0.1",
+                buffered_stream=True,
+                buffered_stream_max_seconds=1.5,
+            ),
         ]
         fallbacks.append({f"{name}-flaky": [f"{name}-steady"]})
     return start_proxy(
@@ -524,6 +531,17 @@ def test_keepalive_carries_an_answer_longer_than_the_clients_read_timeout(policy
         endpoint.call(policy_proxy, f"{endpoint.name}-slow", BUFFERED, timeout=1.0)
     answer = endpoint.call(policy_proxy, f"{endpoint.name}-slow", KEEPALIVE, timeout=1.0)
     assert len(endpoint.words(answer)) == 30
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_total_cap_ends_a_long_buffered_call_with_a_timeout(policy_proxy, backend, endpoint):
+    started = time.monotonic()
+    with pytest.raises(API_ERRORS) as raised:
+        endpoint.call(policy_proxy, f"{endpoint.name}-capped", timeout=60)
+    assert status_of(raised.value) == 408
+    assert time.monotonic() - started < 8, "10 s of tokens, capped at 1.5 s"
+    assert backend.wait_for(lambda: backend.disconnects >= 1, timeout=3.0), "the backend request was cancelled"
+    assert backend.completed == 0
 
 
 def test_failure_after_the_keepalive_commit_is_an_error_in_the_anthropic_sdk(policy_proxy):
