@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import litellm
-from litellm.buffered_stream.client import buffering
+from litellm.buffered_stream.client import buffering, in_buffered_call, mark_served
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
@@ -131,10 +131,11 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
 
     @functools.wraps(acompletion)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not requested(kwargs):
+        inherited = _inherits_buffering(kwargs)
+        if not requested(kwargs) and not inherited:
             return await acompletion(*args, **kwargs)
         model = _model(args, kwargs)
-        if not BufferedStreamRequest.take(kwargs, model).enabled:
+        if not (BufferedStreamRequest.take(kwargs, model).enabled or inherited):
             return await acompletion(*args, **kwargs)
         provider = _provider(model, kwargs)
         if provider in WIRE_PROVIDERS:
@@ -155,9 +156,16 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
             # Cancelled (the client went away) or failed: release the backend connection now.
             await stream.aclose()
             raise
-        return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+        response = _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+        mark_served()
+        return response
 
     return wrapper
+
+
+def _inherits_buffering(kwargs: MutableMapping[str, Any]) -> bool:
+    """A chat completion litellm makes for a buffered call of another endpoint (a bridge) is buffered too."""
+    return FIELD not in kwargs and kwargs.get("stream") is not True and in_buffered_call()
 
 
 def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
@@ -169,6 +177,9 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
             return completion(*args, **kwargs)
         model = _model(args, kwargs)
         if not BufferedStreamRequest.take(kwargs, model).enabled or kwargs.get("acompletion") is True:
+            return completion(*args, **kwargs)
+        if kwargs.get("text_completion") is True:
+            # Sync text completions are served natively: the generic path assembles chat chunks only.
             return completion(*args, **kwargs)
         if not _generic_supported(kwargs):
             return completion(*args, **kwargs)
