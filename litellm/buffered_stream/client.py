@@ -1,8 +1,9 @@
-"""The async httpx client that serves a non-streaming chat request from a backend stream.
+"""The async httpx client that serves a non-streaming request from a backend stream.
 
 litellm builds its async HTTP clients (the OpenAI SDK's and its own handlers') from this class.
 Outside a buffered call it is plain ``httpx.AsyncClient``. Inside one (``buffering()``), a
-non-streaming chat request of a known wire format is sent with ``stream: true``, the stream is read
+non-streaming request of a known wire format (chat completions, Anthropic messages, Ollama chat,
+Responses, text completions) is sent with ``stream: true``, the stream is read
 as it arrives (so the client's read timeout bounds each gap between chunks, not the whole
 generation) and assembled, and the provider code above receives the ordinary non-streaming body it
 asked for. Every other request, and every response that is not a stream (errors included), passes
@@ -15,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -29,6 +30,8 @@ from litellm.buffered_stream.assemblers import (
 )
 from litellm.buffered_stream.decoders import dumps, loads
 from litellm.buffered_stream.quoting import QUOTE_LIMIT
+from litellm.buffered_stream.responses import ResponsesAssembler
+from litellm.buffered_stream.text_completion import TextCompletionAssembler
 from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
 
 
@@ -51,7 +54,15 @@ _current: ContextVar[BufferedCall | None] = ContextVar("litellm_buffered_stream_
 
 @contextlib.contextmanager
 def buffering(metadata: MutableMapping[str, Any] | None = None) -> Iterator[BufferedCall]:
-    """Serve the chat requests made in this context from backend streams."""
+    """Serve the requests made in this context from backend streams.
+
+    Re-entrant: a buffered call made inside another (a ``/v1/messages`` call that litellm bridges to
+    a chat completion) counts towards the outer call, so the outer one knows it was served.
+    """
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
     call = BufferedCall(metadata=metadata)
     token = _current.set(call)
     try:
@@ -60,15 +71,31 @@ def buffering(metadata: MutableMapping[str, Any] | None = None) -> Iterator[Buff
         _current.reset(token)
 
 
+def in_buffered_call() -> bool:
+    """Is a buffered call in progress here (so the calls litellm makes on its behalf are buffered too)?"""
+    return _current.get() is not None
+
+
+class StreamAssembler(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+    def finish(self) -> dict[str, Any]: ...
+
+    def error_body(self, message: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Wire:
     name: str
     path_suffixes: tuple[str, ...]
     stream_content_types: tuple[str, ...]
-    assembler: Callable[[], Assembler]
+    assembler: Callable[[], Assembler | StreamAssembler]
     ask_for_usage: bool
+    #: The body field every request of this wire carries (tells a generation request from other POSTs).
+    body_key: str = "messages"
 
 
+#: Matched in order: chat completions before text completions, whose path is a suffix of theirs.
 WIRES = (
     Wire("openai", ("/chat/completions",), ("text/event-stream",), OpenAIChatAssembler, True),
     Wire("anthropic", ("/v1/messages", "/messages"), ("text/event-stream",), AnthropicMessageAssembler, False),
@@ -79,6 +106,8 @@ WIRES = (
         OllamaChatAssembler,
         False,
     ),
+    Wire("responses", ("/responses",), ("text/event-stream",), ResponsesAssembler, False, body_key="input"),
+    Wire("openai_text", ("/completions",), ("text/event-stream",), TextCompletionAssembler, True, body_key="prompt"),
 )
 
 _DROPPED_RESPONSE_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding")
@@ -95,12 +124,12 @@ def _wire_for(request: httpx.Request) -> Wire | None:
 
 
 def _streamed_request(request: httpx.Request, wire: Wire) -> httpx.Request | None:
-    """The same request asking for a stream, or None when it is not a non-streaming chat request."""
+    """The same request asking for a stream, or None when it is not a non-streaming generation request."""
     try:
         body = loads(request.content)
     except (ValueError, httpx.RequestNotRead):
         return None
-    if not isinstance(body, dict) or "messages" not in body or body.get("stream") is True:
+    if not isinstance(body, dict) or wire.body_key not in body or body.get("stream") is True:
         return None
     body["stream"] = True
     if wire.ask_for_usage:
@@ -162,7 +191,7 @@ def _plan(request: httpx.Request) -> tuple[Wire, httpx.Request] | None:
 
 
 class BufferingAsyncClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` that, inside ``buffering()``, serves non-streaming chat requests from streams.
+    """An ``httpx.AsyncClient`` that, inside ``buffering()``, serves non-streaming requests from streams.
 
     Outside a buffered call it is exactly ``httpx.AsyncClient``. The stream is read through the
     client's own transport, timeouts and event hooks; only the body handed back differs.
@@ -193,8 +222,13 @@ class BufferingAsyncClient(httpx.AsyncClient):
         except BaseException:
             _note(failed_mid_stream=True)
             raise
-        _note(served=1)
+        mark_served()
         return _assembled(response, request, _with_usage(wire, request, body))
+
+
+def mark_served() -> None:
+    """Count one request of the current buffered call as served from a stream."""
+    _note(served=1)
 
 
 def _note(served: int = 0, failed_mid_stream: bool = False) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import litellm
-from litellm.buffered_stream.client import buffering
+from litellm.buffered_stream.client import buffering, in_buffered_call, mark_served
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
 from litellm.buffered_stream.quoting import clip_message
 from litellm.buffered_stream.retry import mark_failed_mid_stream
@@ -158,10 +158,11 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
 
     @functools.wraps(acompletion)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not requested(kwargs):
+        inherited = _inherits_buffering(kwargs)
+        if not requested(kwargs) and not inherited:
             return await acompletion(*args, **kwargs)
         model = _model(args, kwargs)
-        if not BufferedStreamRequest.take(kwargs, model).enabled:
+        if not (BufferedStreamRequest.take(kwargs, model).enabled or inherited):
             return await acompletion(*args, **kwargs)
         provider = _provider(model, kwargs)
         if provider in WIRE_PROVIDERS:
@@ -188,9 +189,16 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
             await stream.aclose()
             _failed_mid_stream(e)
             raise
-        return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+        response = _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+        mark_served()
+        return response
 
     return wrapper
+
+
+def _inherits_buffering(kwargs: MutableMapping[str, Any]) -> bool:
+    """A chat completion litellm makes for a buffered call of another endpoint (a bridge) is buffered too."""
+    return FIELD not in kwargs and kwargs.get("stream") is not True and in_buffered_call()
 
 
 def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,6 +210,9 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
             return completion(*args, **kwargs)
         model = _model(args, kwargs)
         if not BufferedStreamRequest.take(kwargs, model).enabled or kwargs.get("acompletion") is True:
+            return completion(*args, **kwargs)
+        if kwargs.get("text_completion") is True:
+            # Sync text completions are served natively: the generic path assembles chat chunks only.
             return completion(*args, **kwargs)
         if not _generic_supported(kwargs):
             return completion(*args, **kwargs)

@@ -97,8 +97,10 @@ async def _log_failure(request_data: Mapping[str, Any], error: Exception, starte
 NOT_BUFFERED = BufferedProxyCall()
 
 
-#: The proxy's route type of chat completions, the only buffered endpoint.
+#: The proxy's route type of chat completions.
 CHAT_ROUTE = "acompletion"
+#: The route types of the buffered endpoints: chat completions, /v1/messages, /v1/responses, /v1/completions.
+BUFFERED_ROUTES = frozenset({CHAT_ROUTE, "anthropic_messages", "aresponses", "atext_completion"})
 
 
 def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = CHAT_ROUTE) -> BufferedProxyCall:
@@ -108,7 +110,7 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
     buffered if any of them buffers it, with the shortest keepalive interval and the longest cap.
     A client value that is not valid is the client's error (a 400 naming the field).
     """
-    if route_type != CHAT_ROUTE or request_data.get("stream") is True:
+    if route_type not in BUFFERED_ROUTES or request_data.get("stream") is True:
         return NOT_BUFFERED
     client_flag = parse_flag(client_value(request_data))
     client_keepalive = parse_seconds(request_data.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
@@ -248,8 +250,9 @@ class ClientKeepalive:
     the app has not started its response one interval later, it commits ``200`` with
     ``content-type: application/json`` and the buffered-stream header, writes one space per interval,
     then the app's body. A response started within the first interval (an answer or an error) goes
-    out untouched. An error response after the commit is written (the proxy's OpenAI error shape)
-    and the connection is then dropped, so that HTTP clients see an incomplete body.
+    out untouched. An error response after the commit is written (the endpoint's own error shape:
+    OpenAI's, or Anthropic's on ``/v1/messages``) and the connection is then dropped, so that HTTP
+    clients see an incomplete body.
     """
 
     SCOPE_KEY = "litellm.buffered_stream.keepalive"

@@ -1,4 +1,5 @@
-"""Test backends on 127.0.0.1 that speak real HTTP: OpenAI chat (SSE), Anthropic messages (SSE), Ollama chat (NDJSON).
+"""Test backends on 127.0.0.1 that speak real HTTP: OpenAI chat (SSE), Anthropic messages (SSE), Ollama chat (NDJSON),
+OpenAI Responses (SSE events) and OpenAI text completions (SSE chunks).
 
 The scenario comes from the requested model name: ``text+tokens=40+delay=0.05``
 (``openai/text+tokens=40`` in litellm; no ``?`` or ``/``, since Azure puts the name in the URL path). For the same scenario, the streamed answer and the
@@ -8,12 +9,13 @@ litellm assembles from the stream with what the backend would have said without 
 Scenario keys: kind (text, tools, reasoning, function_call; on the OpenAI wire also tools_same_index:
 each parallel call sent complete at index 0, and tools_split_id: one call whose id and name arrive in
 two fragments), tokens, delay (seconds between chunks), first_delay, finish (stop, length, tool_calls,
-content_filter), usage (last, every, none, or nostream: only the non-streamed answer carries usage,
-like a server that ignores ``stream_options.include_usage``), cached (cached prompt tokens), fault (cut,
-stall, malformed, nofinish, error, status500, trickle: an SSE keep-alive comment every 0.2 s, forever),
-at (chunk index of the fault), error_bytes (the length of the message of an ``error`` fault, default a
-short one), filter (first, last: an Azure content-filter event, ``"object": ""`` and ``"model": ""``,
-before or after the answer), size (bytes of text sent as ONE content event, instead of tokens), write
+content_filter), usage (last, every, none, or nostream: only the
+non-streamed answer carries usage, like a server that ignores ``stream_options.include_usage``), cached (cached prompt tokens), fault (cut, stall, malformed,
+nofinish, error, status500, trickle: an SSE keep-alive comment every 0.2 s, forever; on the Responses
+wire also failed: a response.failed event instead of the terminal one), at (chunk index of the fault), error_bytes
+(the length of the message of an ``error`` fault, default a short one),
+filter (first, last: an Azure content-filter event, ``"object": ""`` and ``"model": ""``, before or
+after the answer), size (bytes of text sent as ONE content event, instead of tokens), write
 (bytes per socket write; 0: one write per event).
 """
 
@@ -379,6 +381,154 @@ def ollama_lines(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
+# ---------------------------------------------------------------------------------------------- Responses
+
+
+def responses_output(spec: Scenario) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if spec.kind == "reasoning":
+        summary = "".join(words(0, spec.tokens, "think"))
+        items.append({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": summary}]})
+    if spec.kind == "tools":
+        for index, call in enumerate(tool_calls(0)):
+            items.append(
+                {
+                    "type": "function_call",
+                    "id": f"fc_{index}",
+                    "call_id": call["id"],
+                    "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"],
+                    "status": "completed",
+                }
+            )
+    else:
+        text = "".join(words(0, spec.tokens))
+        items.append(
+            {
+                "type": "message",
+                "id": "msg_1",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        )
+    return items
+
+
+def responses_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
+    incomplete = spec.finish == "length"
+    return {
+        "id": "resp_native",
+        "object": "response",
+        "created_at": CREATED,
+        "status": "incomplete" if incomplete else "completed",
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "error": None,
+        "model": body["model"],
+        "output": responses_output(spec),
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "text": {"format": {"type": "text"}},
+        "usage": {
+            "input_tokens": 11,
+            "input_tokens_details": {"cached_tokens": spec.cached},
+            "output_tokens": spec.tokens,
+            "output_tokens_details": {"reasoning_tokens": spec.tokens if spec.kind == "reasoning" else 0},
+            "total_tokens": 11 + spec.tokens,
+        },
+    }
+
+
+def responses_events(spec: Scenario, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    final = {**responses_complete(spec, body), "id": "resp_stream"}
+    started = {**final, "status": "in_progress", "output": [], "usage": None, "incomplete_details": None}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("response.created", {"type": "response.created", "response": started}),
+        ("response.in_progress", {"type": "response.in_progress", "response": started}),
+    ]
+    for index, item in enumerate(final["output"]):
+        events.append(("response.output_item.added", {"type": "response.output_item.added", "output_index": index}))
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            for piece in split(text, max(1, spec.tokens)):
+                delta = {"type": "response.output_text.delta", "output_index": index, "content_index": 0}
+                events.append(("response.output_text.delta", {**delta, "item_id": item["id"], "delta": piece}))
+            events.append(("response.output_text.done", {"type": "response.output_text.done", "text": text}))
+        elif item["type"] == "function_call":
+            for piece in split(item["arguments"], max(1, spec.tokens)):
+                delta = {"type": "response.function_call_arguments.delta", "output_index": index}
+                events.append(("response.function_call_arguments.delta", {**delta, "delta": piece}))
+        events.append(("response.output_item.done", {"type": "response.output_item.done", "item": item}))
+    if spec.fault == "failed":
+        failed = {**final, "status": "failed", "error": {"code": "server_error", "message": "model crashed"}}
+        events.append(("response.failed", {"type": "response.failed", "response": failed}))
+    elif spec.fault != "nofinish":
+        terminal = f"response.{final['status']}"
+        events.append((terminal, {"type": terminal, "response": final}))
+    return events
+
+
+# ---------------------------------------------------------------------------------------------- text completions
+
+
+def text_logprobs(pieces: list[str], offset: int = 0) -> dict[str, Any]:
+    """Text completion logprobs; ``text_offset`` counts from the start of the text, also in a streamed chunk."""
+    return {
+        "tokens": pieces,
+        "token_logprobs": [-0.5 for _ in pieces],
+        "top_logprobs": [{p: -0.5} for p in pieces],
+        "text_offset": [offset + sum(len(q) for q in pieces[:i]) for i in range(len(pieces))],
+    }
+
+
+def text_complete(spec: Scenario, body: dict[str, Any]) -> dict[str, Any]:
+    n = body.get("n") or 1
+    choices = [
+        {
+            "index": i,
+            "text": "".join(words(i, spec.tokens)),
+            "logprobs": text_logprobs(words(i, spec.tokens)) if body.get("logprobs") else None,
+            "finish_reason": spec.finish or "stop",
+        }
+        for i in range(n)
+    ]
+    out = {
+        "id": "cmpl-native",
+        "object": "text_completion",
+        "created": CREATED,
+        "model": body["model"],
+        "system_fingerprint": "fp_fake",
+        "choices": choices,
+    }
+    if spec.usage != "none":
+        out["usage"] = {"prompt_tokens": 11, "completion_tokens": spec.tokens * n, "total_tokens": 11 + spec.tokens * n}
+    return out
+
+
+def text_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
+    n = body.get("n") or 1
+    base = {"id": "cmpl-stream", "object": "text_completion", "created": CREATED, "model": body["model"]}
+    base["system_fingerprint"] = "fp_fake"
+    chunks = []
+    for i in range(n):
+        pieces = words(i, spec.tokens)
+        for k, piece in enumerate(pieces):
+            last = k == len(pieces) - 1 and spec.fault != "nofinish"
+            choice = {
+                "index": i,
+                "text": piece,
+                "logprobs": text_logprobs([piece], sum(map(len, pieces[:k]))) if body.get("logprobs") else None,
+                "finish_reason": (spec.finish or "stop") if last else None,
+            }
+            chunks.append({**base, "choices": [choice]})
+    if spec.usage != "none" and (body.get("stream_options") or {}).get("include_usage"):
+        chunks.append({**base, "choices": [], "usage": text_complete(spec, body)["usage"]})
+    return chunks
+
+
 # ---------------------------------------------------------------------------------------------- server
 
 
@@ -437,6 +587,9 @@ class FakeLLM:
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/api/chat", self._ollama)
+        app.router.add_post("/v1/responses", self._responses)
+        app.router.add_post("/openai/responses", self._responses)
+        app.router.add_post("/v1/completions", self._text)
         # Handlers are cancelled when their client goes away, so a stalled stream ends with its connection.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1)
         await self._runner.setup()
@@ -468,6 +621,25 @@ class FakeLLM:
         frames = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in anthropic_events(spec, body)]
         return await self._serve(
             request, spec, body.get("stream"), anthropic_complete(spec, body), frames, "text/event-stream"
+        )
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        body, spec = await self._read(request)
+        frames = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in responses_events(spec, body)]
+        return await self._serve(
+            request, spec, body.get("stream"), responses_complete(spec, body), frames, "text/event-stream"
+        )
+
+    async def _text(self, request: web.Request) -> web.StreamResponse:
+        body, spec = await self._read(request)
+        frames = [json.dumps(c) for c in text_chunks(spec, body)] + ["[DONE]"]
+        return await self._serve(
+            request,
+            spec,
+            body.get("stream"),
+            text_complete(spec, body),
+            [f"data: {f}\n\n" for f in frames],
+            "text/event-stream",
         )
 
     async def _ollama(self, request: web.Request) -> web.StreamResponse:

@@ -118,3 +118,42 @@ async def test_wire_assembler_and_stream_accumulator_agree_with_the_native_answe
     generic = litellm.completion(messages=HI, buffered_stream=True, **call)
     assert answer(wire) == answer(native)
     assert answer(generic) == answer(native)
+
+
+# ------------------------------------------------------------------------------------------------ other endpoints
+
+
+async def test_async_messages_responses_and_text_completions_are_served_from_streams(backend):
+    answers = [
+        await litellm.anthropic_messages(
+            max_tokens=50, messages=HI, buffered_stream=True, **params(backend, "text+tokens=6", "anthropic")
+        ),
+        await litellm.aresponses(input="hi", buffered_stream=True, **params(backend, "text+tokens=6")),
+        await litellm.atext_completion(prompt="hi", buffered_stream=True, **params(backend, "text+tokens=6")),
+    ]
+    messages, response, text = answers
+    assert messages["content"][0]["text"].split() == words(6)
+    assert messages["_hidden_params"]["additional_headers"]["x-litellm-buffered-stream"] == "true"
+    assert response.output_text.split() == words(6)
+    assert response._hidden_params["additional_headers"]["x-litellm-buffered-stream"] == "true"
+    assert text.choices[0].text.split() == words(6)
+    assert text._hidden_params["additional_headers"]["x-litellm-buffered-stream"] == "true"
+    assert [(r.path, r.body["stream"]) for r in backend.requests] == [
+        ("/v1/messages", True),
+        ("/v1/responses", True),
+        ("/v1/completions", True),
+    ]
+    assert not any("buffered_stream" in r.body for r in backend.requests)
+
+
+@pytest.mark.parametrize("provider", ["openai", "hosted_vllm"])
+def test_sync_text_completion_and_responses_are_served_natively(backend, provider):
+    """Only the async entry points (every proxy call) are buffered; the switch is never sent to the backend."""
+    text = litellm.text_completion(prompt="hi", buffered_stream=True, **params(backend, "text+tokens=4", provider))
+    response = litellm.responses(input="hi", buffered_stream=True, **params(backend, "text+tokens=4", provider))
+    assert text.choices[0].text.split() == words(4) and response.output_text.split() == words(4)
+    assert [(r.path, bool(r.body.get("stream"))) for r in backend.requests] == [
+        ("/v1/completions", False),
+        ("/v1/responses", False),
+    ]
+    assert not any("buffered_stream" in r.body for r in backend.requests)

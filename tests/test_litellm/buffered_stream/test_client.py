@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from litellm.buffered_stream.assemblers import AnthropicMessageAssembler, OllamaChatAssembler, OpenAIChatAssembler
-from litellm.buffered_stream.client import BufferingAsyncClient, buffering
+from litellm.buffered_stream.client import BufferingAsyncClient, buffering, in_buffered_call
 
 Json = dict[str, Any]
 
@@ -423,3 +423,84 @@ async def test_huge_backend_error_event_is_replaced_by_a_bounded_one() -> None:
     assert response.status_code == 502
     assert len(response.content) < 1_000
     assert response.json()["error"]["message"].startswith("the backend reported an error mid-stream: xxx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses and text completions; buffered calls inside buffered calls
+# ---------------------------------------------------------------------------------------------
+
+RESPONSE: Json = {"id": "resp_1", "object": "response", "status": "completed", "output": [], "usage": {}}
+
+
+async def test_responses_request_is_streamed_and_the_terminal_response_returned() -> None:
+    stream = (
+        b'event: response.created\ndata: {"type": "response.created", "response": {"status": "in_progress"}}\n\n'
+        + f"event: response.completed\ndata: {json.dumps({'type': 'response.completed', 'response': RESPONSE})}\n\n".encode()
+    )
+    backend = streaming(stream)
+    with buffering() as call:
+        async with client(backend) as http:
+            response = await http.post("http://backend.test/v1/responses", json={"model": "m", "input": "hi"})
+    assert backend.last_json["stream"] is True
+    assert "stream_options" not in backend.last_json
+    assert response.json() == RESPONSE
+    assert call.served == 1
+
+
+async def test_responses_stream_without_terminal_event_is_a_502() -> None:
+    backend = streaming(b'event: response.created\ndata: {"type": "response.created", "response": {}}\n\n')
+    with buffering() as call:
+        async with client(backend) as http:
+            response = await http.post("http://backend.test/openai/responses", json={"model": "m", "input": "hi"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "buffered_stream_incomplete"
+    assert call.served == 0
+
+
+async def test_text_completion_request_is_streamed_with_usage() -> None:
+    chunk = {"id": "c", "object": "text_completion", "created": 1, "model": "m"}
+    stream = sse(
+        {**chunk, "choices": [{"index": 0, "text": "hi", "logprobs": None, "finish_reason": "stop"}]},
+        {**chunk, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}},
+        "[DONE]",
+    )
+    backend = streaming(stream)
+    with buffering() as call:
+        async with client(backend) as http:
+            response = await http.post("http://backend.test/v1/completions", json={"model": "m", "prompt": "x"})
+    assert backend.last_json["stream"] is True
+    assert backend.last_json["stream_options"] == {"include_usage": True}
+    assert response.json()["choices"][0]["text"] == "hi"
+    assert response.json()["usage"]["total_tokens"] == 2
+    assert call.served == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("http://backend.test/v1/responses", {"model": "m", "previous_response_id": "r"}),
+        ("http://backend.test/v1/completions", {"model": "m", "messages": []}),
+        ("http://backend.test/v1/responses/resp_1/cancel", {"model": "m", "input": "x"}),
+    ],
+    ids=["responses-without-input", "completions-without-prompt", "responses-subpath"],
+)
+async def test_requests_of_the_new_wires_without_their_body_field_pass_through(url: str, body: Json) -> None:
+    backend = streaming(OPENAI_STREAM)
+    with buffering() as call:
+        async with client(backend) as http:
+            await http.post(url, json=body)
+    assert backend.last_json == body
+    assert call.served == 0
+
+
+async def test_buffering_inside_buffering_counts_towards_the_outer_call() -> None:
+    backend = streaming(OPENAI_STREAM)
+    with buffering() as outer:
+        assert in_buffered_call()
+        with buffering() as inner:
+            async with client(backend) as http:
+                await http.post(CHAT_URL, json=CHAT_BODY)
+        assert inner is outer
+        assert in_buffered_call()
+    assert outer.served == 1
+    assert not in_buffered_call()

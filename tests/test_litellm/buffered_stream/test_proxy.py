@@ -359,8 +359,14 @@ async def test_non_http_scopes_pass_through() -> None:
     assert seen == ["lifespan"]
 
 
-@pytest.mark.parametrize("route_type", ["aembedding", "anthropic_messages", "aresponses", "atext_completion"])
-def test_only_chat_completions_are_buffered(route_type: str) -> None:
+@pytest.mark.parametrize("route_type", ["aembedding", "aimage_generation", "arerank"])
+def test_endpoints_without_a_buffered_form_are_not_buffered(route_type: str) -> None:
     fake = router(deployment(**{FIELD: True, KEEPALIVE_FIELD: 1}))
     assert resolve({"model": "g"}, fake, route_type) == NOT_BUFFERED
-    assert resolve({"model": "g"}, fake, "acompletion").buffered
+
+
+@pytest.mark.parametrize("route_type", ["acompletion", "anthropic_messages", "aresponses", "atext_completion"])
+def test_the_buffered_endpoints_get_the_policy(route_type: str) -> None:
+    fake = router(deployment(**{FIELD: True, KEEPALIVE_FIELD: 1}))
+    call = resolve({"model": "g"}, fake, route_type)
+    assert call.buffered and call.keepalive_seconds == 1 and call.cancels_on_disconnect
