@@ -10,7 +10,10 @@ from __future__ import annotations
 import threading
 import time
 
+import openai
 import pytest
+
+from tests.e2e.conftest import Proxy
 
 CHUNKS = 6000
 BYTES_PER_CHUNK_BOUND = 1000  # upstream: ~4,000-6,000
@@ -101,3 +104,66 @@ def test_a_long_stream_keeps_nothing_per_chunk_in_the_proxy(long_stream_proxy):
     assert logged["stream"] is True
     assert logged["completion_tokens"] == CHUNKS
     assert logged["response"]["choices"][0]["message"]["content"] == text
+
+
+# ------------------------------------------------------------------------------------- guardrails that hold a stream
+
+GUARD_MODULE = '''
+from litellm.integrations.custom_guardrail import CustomGuardrail
+
+
+class AllowAll(CustomGuardrail):
+    """A post_call guardrail that allows everything: the proxy still holds the stream for it."""
+
+    async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
+        return inputs
+'''
+GUARDED_LIMIT = 100
+
+
+@pytest.fixture(scope="module")
+def guarded_proxy(backend, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("guarded")
+    (tmp / "allow_all_guard.py").write_text(GUARD_MODULE)  # custom guardrails load from the config's folder
+    proxy = Proxy(
+        {
+            "model_list": [
+                {
+                    "model_name": "guarded/*",
+                    "litellm_params": {"model": "openai/*", "api_base": f"{backend.url}/v1", "api_key": "sk-fake"},
+                }
+            ],
+            "guardrails": [
+                {
+                    "guardrail_name": "allow-all",
+                    "litellm_params": {
+                        "guardrail": "allow_all_guard.AllowAll",
+                        "mode": "post_call",
+                        "default_on": True,
+                    },
+                }
+            ],
+            "litellm_settings": {"max_guarded_stream_chunks": GUARDED_LIMIT},
+        },
+        tmp,
+    )
+    yield proxy
+    proxy.stop()
+
+
+def guarded_stream(proxy, tokens: int) -> str:
+    stream = proxy.client(timeout=60).chat.completions.create(
+        model=f"guarded/text+tokens={tokens}", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+
+def test_a_guarded_stream_within_max_guarded_stream_chunks_is_served_whole(guarded_proxy):
+    assert guarded_stream(guarded_proxy, GUARDED_LIMIT // 2).endswith(f"w{GUARDED_LIMIT // 2 - 1}c0 ")
+
+
+def test_a_guarded_stream_past_max_guarded_stream_chunks_ends_with_an_error_naming_the_setting(guarded_proxy):
+    with pytest.raises(openai.APIError) as raised:
+        guarded_stream(guarded_proxy, GUARDED_LIMIT * 3)
+    assert f"max_guarded_stream_chunks={GUARDED_LIMIT}" in str(raised.value)
+    assert "allow-all" in str(raised.value)
