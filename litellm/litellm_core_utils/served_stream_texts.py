@@ -7,7 +7,7 @@ text the client actually received (a guardrail may have rewritten it), through u
 ``served_stream_output_texts`` returns for the same chunks, keeping only the text:
 
 - chat streams (every chunk a ``ModelResponseStream``): the content strings of each choice, joined in
-  blocks (``_Parts``) so a long stream costs about its text, not a list slot per chunk;
+  blocks (``RunningText``) so a long stream costs about its text, not a list slot per chunk;
 - any other stream: only its raw ``str``/``bytes`` frames matter (the Anthropic ``/v1/messages`` SSE
   events), appended to one ``bytearray`` and handed to upstream's assembler at the end.
 
@@ -20,18 +20,18 @@ from __future__ import annotations
 
 from typing import Final
 
+from litellm.litellm_core_utils.running_text import RunningText
 from litellm.litellm_core_utils.served_output_texts import ServedTexts, served_stream_output_texts
-from litellm.litellm_core_utils.stream_accumulator import _Parts
 from litellm.types.utils import ModelResponseStream
 
 _NOTHING: Final = object()
 
 
 class _ChoiceText:
-    __slots__ = ("parts", "saw_text")
+    __slots__ = ("text", "saw_text")
 
     def __init__(self) -> None:
-        self.parts = _Parts()
+        self.text = RunningText()
         self.saw_text = False
 
 
@@ -66,7 +66,7 @@ class ServedStreamTexts:
         if not self._all_chat:
             return served_stream_output_texts((bytes(self._raw),))
         texts: Final = tuple(
-            (choice.parts.text() if choice.saw_text else None) if (choice := self._choices.get(index)) else None
+            (str(choice.text) if choice.saw_text else None) if (choice := self._choices.get(index)) else None
             for index in range(self._choice_count)
         )
         return texts if any(text is not None for text in texts) else None
@@ -94,4 +94,4 @@ class ServedStreamTexts:
                 if state is None:
                     state = self._choices[index] = _ChoiceText()
                 state.saw_text = True
-                state.parts.add(content)
+                state.text.add(content)
