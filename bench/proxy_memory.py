@@ -6,9 +6,9 @@ end-to-end tests (its own process, zero delay between chunks); they are measured
 - K concurrent clients (K = 1, 4, 16) each read a stream=true answer of N chunks (N = 20,000). Reported: the
   proxy's RSS growth per concurrent stream (peak RSS while the streams run, sampled every 0.1 s, minus the RSS
   just before, over K) and the RSS 10 s after the streams ended, against that pre-load level;
-- 200 concurrent stream=false calls of 1,000 tokens: the fork answers them with ``buffered_stream`` (each call is
-  a backend stream, assembled), upstream with ordinary non-streaming backend calls. Reported: peak RSS growth
-  against the total size of the answers.
+- first, on the fresh proxies: 200 concurrent stream=false calls of 1,000 tokens: the fork answers them with
+  ``buffered_stream`` (each call is a backend stream, assembled), upstream with ordinary non-streaming backend
+  calls. Reported: peak RSS growth against the total size of the answers.
 
     python bench/proxy_memory.py                        # the full run (make bench-proxy-memory), ~10 min
     python bench/proxy_memory.py --chunks 5000 --concurrency 1,4 --buffered-calls 50   # a few minutes
@@ -178,6 +178,16 @@ def run(
             proxies[side] = ProxyProcess(config, workdir, name=side, upstream_site=upstream_site)
         for proxy in proxies.values():
             proxy.wait_ready(max(30.0, min(180.0, end - time.monotonic())))
+        # The buffered calls first, on fresh proxies, so that their peak is not hidden in a heap the streams grew.
+        for side in SIDES:
+            if buffered_calls <= 0:
+                break
+            if end - time.monotonic() < 60:
+                result["skipped"].append(f"{side}: {buffered_calls} buffered calls (time budget)")
+                continue
+            row = asyncio.run(answers(proxies[side], buffered_calls, buffered_tokens, end - time.monotonic()))
+            result["answers"].append({"proxy": side, **row})
+            log(f"proxy memory: {side} answers: {row}")
         # Seconds per stream of N chunks on this machine, learnt from the first measurement.
         per_stream = chunks / 1000.0
         for k in concurrency:
@@ -191,15 +201,6 @@ def run(
                 per_stream = max(per_stream, row["wall_s"] / k)
                 result["streams"].append({"proxy": side, **row})
                 log(f"proxy memory: {side} x{k}: {row['growth_per_stream_mb']:.2f} MB/stream, {row}")
-        for side in SIDES:
-            if buffered_calls <= 0:
-                break
-            if end - time.monotonic() < 60:
-                result["skipped"].append(f"{side}: {buffered_calls} buffered calls (time budget)")
-                continue
-            row = asyncio.run(answers(proxies[side], buffered_calls, buffered_tokens, end - time.monotonic()))
-            result["answers"].append({"proxy": side, **row})
-            log(f"proxy memory: {side} answers: {row}")
     finally:
         for proxy in proxies.values():
             proxy.stop()
