@@ -27,6 +27,11 @@ install: wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
 		$$($(FORKBUILD) wheel)
 
+## release: dist/release/ (the fork's wheel + requirements.lock pinning it and every runtime dependency by sha256);
+## users install it with `pip install --require-hashes --no-deps --find-links dist/release -r dist/release/requirements.lock`
+release: deps
+	$(FORKBUILD) release
+
 ## upstream-ref: the pristine pinned upstream in $(UPSTREAM_REF), for side-by-side tests and benchmarks
 upstream-ref: deps
 	test -f $(UPSTREAM_REF)/.stamp || ( rm -rf $(UPSTREAM_REF) && \
@@ -43,7 +48,7 @@ system-deps:
 test: install upstream-ref system-deps
 	$(PY) -m pytest
 
-test-unit: install
+test-unit: install upstream-ref
 	$(PY) -m pytest tests/test_litellm tests/distribution
 
 test-e2e: install upstream-ref

@@ -148,3 +148,27 @@ def proxy_memory(result: dict, path: Path) -> Path:
         ax.grid(True, axis="y", alpha=0.3)
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def stream_cpu(rows: list[dict], path: Path) -> Path:
+    """rows: {"proxy", "tokens", "us_per_chunk"}; bars per answer length, upstream's fifth (the target) dashed."""
+    lengths = sorted({r["tokens"] for r in rows})
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for pi, (proxy, color) in enumerate((("upstream", UPSTREAM), ("fork", FORK))):
+        for xi, tokens in enumerate(lengths):
+            row = next((r for r in rows if r["proxy"] == proxy and r["tokens"] == tokens), None)
+            if row is None:
+                continue
+            x = xi + (pi - 0.5) * 0.4
+            ax.bar(x, row["us_per_chunk"], 0.4, color=color, label=proxy if xi == 0 else None)
+            ax.text(x, row["us_per_chunk"], f"{row['us_per_chunk']:.0f}", ha="center", va="bottom", fontsize=8)
+            if proxy == "upstream":
+                target = row["us_per_chunk"] / 5
+                ax.hlines(target, xi - 0.4, xi + 0.4, colors="gray", linestyles="--", linewidth=1)
+                ax.text(xi - 0.4, target, "target: 1/5 of upstream", va="bottom", fontsize=7, color="gray")
+    ax.set_xticks(range(len(lengths)), [f"{t:,}-token answers" for t in lengths])
+    ax.set_ylabel("proxy CPU per streamed chunk (us)")
+    ax.set_title("stream: true through the proxy, lower is better", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -10,13 +10,17 @@ Writes bench/results/<YYYY-MM-DD>/report.md and PNG plots next to it; raw JSON a
    (bench/buffered_cpu.py's `measure`: one fresh interpreter per measurement, backend in its own process);
 3. a slow backend through real proxies: success, wall time and backend requests per proxy `timeout`;
 4. proxy overhead: p50/p99 latency and proxy CPU per request, native, buffered and stream, at two concurrencies;
-5. proxy memory: RSS growth per concurrent long stream (1, 4, 16 streams of 20,000 chunks) and RSS 10 s after, and
+5. one large event: a 16 MB answer sent as ONE stream event in 16 KB writes, buffered, against the same answer
+   non-streamed (the cost of assembling a large event: linear line buffering).
+6. proxy CPU per streamed chunk: `stream: true` through both proxies, short and long answers
+   (bench/proxy_stream_cpu.py, also `make bench-proxy-stream`).
+7. proxy memory: RSS growth per concurrent long stream (1, 4, 16 streams of 20,000 chunks) and RSS 10 s after, and
    the peak RSS of 200 concurrent buffered calls (bench/proxy_memory.py's `run`, both proxies of its own).
 
 Every loop has a count and a time bound, the whole run a budget (`--budget`); every process started here is
 stopped by its PID in a finally block. Ratios matter, not absolute times: the machine may be shared.
 
-usage: python bench/report.py [--quick] [--sections 1,2,3,4,5] [--out DIR] [--budget SECONDS]
+usage: python bench/report.py [--quick] [--sections 1,2,3,4,5,6,7] [--out DIR] [--budget SECONDS]
 (--quick writes to bench/results/<date>/raw/quick unless --out is given, so it never replaces the day's report)
 """
 
@@ -42,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / ".cache" / "upstream-site"
 sys.path.insert(0, str(ROOT))
 
-from bench import _plots, proxy_memory  # noqa: E402
+from bench import _plots, proxy_memory, proxy_stream_cpu  # noqa: E402
 from bench.buffered_cpu import measure  # noqa: E402
 from tests.e2e.fake_llm import FakeLLM  # noqa: E402
 from tests.e2e.processes import MASTER_KEY, ProxyProcess  # noqa: E402
@@ -57,6 +61,11 @@ FULL = {
     "overhead_tokens": 50,
     "requests_c1": 60,
     "requests_c32": 320,
+    "large_mb": 16,
+    "large_repeats": 3,
+    "stream_tokens": "50,1000",
+    "stream_count": 16,
+    "stream_rounds": 2,
     "proxy_mem_chunks": 20_000,
     "proxy_mem_concurrency": "1,4,16",
     "proxy_mem_calls": 200,
@@ -70,6 +79,9 @@ QUICK = {
     "slow_timeouts": "1,3",
     "requests_c1": 20,
     "requests_c32": 64,
+    "large_repeats": 2,
+    "stream_count": 8,
+    "stream_rounds": 1,
     "proxy_mem_chunks": 3000,
     "proxy_mem_concurrency": "1,4",
     "proxy_mem_calls": 50,
@@ -253,7 +265,8 @@ def proxy_configs(args, slow_url: str, fast_url: str) -> tuple[dict, dict]:
         return {"model_name": name, "litellm_params": params}
 
     slow = f"text+tokens={args.slow_tokens}+delay={args.slow_delay}"
-    models = [model("fast", f"text+tokens={args.overhead_tokens}", fast_url)]
+    large = f"text+size={args.large_mb * 1024 * 1024}+write={16 * 1024}"
+    models = [model("fast", f"text+tokens={args.overhead_tokens}", fast_url), model("large", large, slow_url)]
     buffered = []
     for t in timeouts(args):
         models.append(model(f"slow-t{t:g}", slow, slow_url, timeout=t))
@@ -488,11 +501,101 @@ def section_overhead(args, budget: Budget, out: Path, raw: dict, proxies: dict) 
     return text, main
 
 
-# ---------------------------------------------------------------------------------------------- 5. proxy memory
+# ---------------------------------------------------------------------------------------------- 5. one large event
+
+LARGE_VARIANTS = [("upstream", "stream=false", {}), ("fork", "stream=false", {}), ("fork", "buffered_stream", {})]
+
+
+def section_large_event(args, budget: Budget, raw: dict, proxies: dict) -> tuple[str, str]:
+    head = "## 5. One large event\n\n"
+    size = args.large_mb * 1024 * 1024
+    timings: dict[str, list[float]] = {}
+    failures: dict[str, int] = {}
+    with httpx.Client(timeout=120) as client:
+        for repeat in range(1 + args.large_repeats):  # the first round warms up every path
+            for name, label, _ in LARGE_VARIANTS:
+                if budget.left() < 20:
+                    log(f"large event: skipping {name} {label}: time budget")
+                    continue
+                body = {"model": "large", "messages": [{"role": "user", "content": "w"}]}
+                if label == "buffered_stream":
+                    body["buffered_stream"] = True
+                started = time.monotonic()
+                response = client.post(f"{proxies[name].url}/v1/chat/completions", json=body, headers=HEADERS)
+                elapsed = time.monotonic() - started
+                ok = response.status_code == 200 and len(response.json()["choices"][0]["message"]["content"]) == size
+                key = f"{name}, {label}"
+                if not ok:
+                    failures[key] = failures.get(key, 0) + 1
+                elif repeat:
+                    timings.setdefault(key, []).append(elapsed)
+    raw["large_event"] = {"bytes": size, "timings_s": timings, "failures": failures}
+    baseline = float(numpy.median(timings["upstream, stream=false"])) if timings.get("upstream, stream=false") else None
+    rows = []
+    for name, label, _ in LARGE_VARIANTS:
+        key = f"{name}, {label}"
+        runs = timings.get(key) or []
+        if not runs:
+            rows.append([key, "not measured" + (f" ({failures[key]} failed)" if key in failures else ""), "", ""])
+            continue
+        median = float(numpy.median(runs))
+        ratio = f"{median / baseline:.2f}x" if baseline else ""
+        rows.append(
+            [key, f"{len(runs)}" + (f" ({failures[key]} failed)" if key in failures else ""), f"{median:.2f}", ratio]
+        )
+    main = table(["proxy, request", "requests", "median s", "/ upstream stream=false"], rows, "lrrr")
+    text = head + (
+        f"One answer of {args.large_mb} MB of text: non-streamed, one JSON body; streamed, ONE `data:` event written "
+        "in 16 KB pieces (`tests/e2e/fake_llm.py`, `text+size=...+write=16384`), so the buffered call assembles one "
+        "multi-megabyte line from a thousand reads. Time is the client's, to the last byte, after one warm-up request "
+        "per path; the backend runs in the orchestrator's process for all three.\n\n" + main + "\n"
+    )
+    return text, main
+
+
+# ---------------------------------------------------------------------------------------------- 6. stream CPU
+
+
+STREAM_CONCURRENCY = 4
+
+
+def section_stream_cpu(args, budget: Budget, out: Path, raw: dict) -> tuple[str, str]:
+    head = "## 6. Proxy CPU per streamed chunk\n\n"
+    lengths = [int(t) for t in args.stream_tokens.split(",")]
+    seconds = budget.cap(300)
+    log(
+        f"stream cpu: {lengths} tokens, {args.stream_count} streams x {args.stream_rounds} rounds (up to {seconds:.0f} s)"
+    )
+    rows = proxy_stream_cpu.run(
+        lengths,
+        args.stream_count,
+        STREAM_CONCURRENCY,
+        args.stream_rounds,
+        out / "raw",
+        log=log,
+        time_budget=seconds - 40,  # the proxies' start and stop
+    )
+    raw["stream_cpu"] = rows
+    main = proxy_stream_cpu.markdown(rows)
+    text = head + (
+        f"`stream: true` through the real proxies (one worker, no database) in front of the zero-delay fake backend "
+        f"(its own process): {args.stream_count} streams per answer length at concurrency {STREAM_CONCURRENCY}, read by "
+        "`httpx`; proxy CPU (utime+stime) over the streams divided by the `data:` events the client received. Both "
+        f"proxies run side by side and are measured in alternation, {args.stream_rounds} round(s) each "
+        "(`bench/proxy_stream_cpu.py`; `make bench-proxy-stream` runs this section alone). Where the time goes: "
+        "[docs/streaming-cpu.md](../../../docs/streaming-cpu.md).\n\n" + main + "\n"
+    )
+    if rows:
+        _plots.stream_cpu(rows, out / "stream_cpu.png")
+        text += "\n![proxy CPU per streamed chunk](stream_cpu.png)\n"
+    return text, main
+
+
+# ---------------------------------------------------------------------------------------------- 7. proxy memory
 
 
 def section_proxy_memory(args, budget: Budget, out: Path, raw: dict) -> tuple[str, str]:
-    head = "## 5. Proxy memory under long streams\n\n"
+    head = "## 7. Proxy memory under long streams\n\n"
     seconds = max(0.0, min(args.proxy_mem_timeout, budget.left() - 60))
     if seconds < 60:
         raw["proxy_memory"] = {"status": "skipped: time budget"}
@@ -511,11 +614,11 @@ def section_proxy_memory(args, budget: Budget, out: Path, raw: dict) -> tuple[st
     text = head + (
         "`bench/proxy_memory.py`: the fork's proxy and the pinned upstream's (`litellm --config`, one worker, no "
         "database) side by side in front of the fake backend (its own process, no delay between chunks), measured "
-        "in alternation. K clients each read a stream=true answer; growth per stream is the proxy's peak RSS while "
-        "they run (sampled every 0.1 s) minus its RSS just before, over K; held is its RSS 10 s after they ended, "
-        "minus that same pre-load level. Then concurrent stream=false calls (the fork with `buffered_stream`, "
-        "upstream with ordinary non-streaming backend calls): peak RSS growth against the size of the answers.\n\n"
-        + main
+        "in alternation. First, on the fresh proxies, concurrent stream=false calls (the fork with "
+        "`buffered_stream`, upstream with ordinary non-streaming backend calls): peak RSS growth against the size "
+        "of the answers. Then K clients each read a stream=true answer; growth per stream is the proxy's peak RSS "
+        "while they run (sampled every 0.1 s) minus its RSS just before, over K; held is its RSS 10 s after they "
+        "ended, minus that same pre-load level.\n\n" + main
     )
     if result["streams"]:
         _plots.proxy_memory(result, out / "proxy_memory.png")
@@ -547,13 +650,13 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes everywhere (a few minutes), into raw/quick")
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run")
     parser.add_argument("--out", default=None, help="output folder (default bench/results/<today>)")
-    parser.add_argument("--budget", type=float, default=1500, help="seconds for the whole run (make bench: < 25 min)")
+    parser.add_argument("--budget", type=float, default=1600, help="seconds for the whole run (make bench: < 27 min)")
     parser.add_argument("--stream-memory", default="bench/stream_memory.py", help="the memory benchmark script")
     parser.add_argument("--rounds", type=int, default=2, help="section 4: rounds per measurement (alternating)")
     parser.add_argument("--mem-timeout", type=float, default=600, help="seconds for section 1 (run last)")
-    parser.add_argument("--proxy-mem-timeout", type=float, default=720, help="seconds for section 5")
+    parser.add_argument("--proxy-mem-timeout", type=float, default=750, help="seconds for section 7")
     for key, value in FULL.items():
         parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=None)
     args = parser.parse_args()
@@ -572,7 +675,14 @@ def main() -> None:
         out = out / "raw" / "quick"
     raw_dir = out / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("memory.png", "cpu_per_chunk.png", "slow_backend.png", "proxy_overhead.png", "proxy_memory.png"):
+    for stale in (
+        "memory.png",
+        "cpu_per_chunk.png",
+        "slow_backend.png",
+        "proxy_overhead.png",
+        "stream_cpu.png",
+        "proxy_memory.png",
+    ):
         (out / stale).unlink(missing_ok=True)  # a rerun on the same day: only this run's plots
     raw: dict = {"args": vars(args), "machine": machine(), "load_average_start": load_average()}
     fork_version = importlib.metadata.version("litellm")
@@ -596,7 +706,7 @@ def main() -> None:
                 raise RuntimeError(f"backend did not start: {backend_url!r}")
         if 2 in sections:
             parts[2], mains[2] = section_cpu(args, budget, out, raw, backend_url)
-        if sections & {3, 4}:
+        if sections & {3, 4, 5}:
             slow_backend = FakeLLM().start()
             fork_config, upstream_config = proxy_configs(args, slow_backend.url, backend_url)
             log("proxies: starting fork and upstream")
@@ -608,6 +718,12 @@ def main() -> None:
             parts[3], mains[3] = section_slow(args, budget, out, raw, proxies, slow_backend)
         if 4 in sections:
             parts[4], mains[4] = section_overhead(args, budget, out, raw, proxies)
+        if 5 in sections:
+            parts[5], mains[5] = section_large_event(args, budget, raw, proxies)
+        for proxy in proxies.values():
+            proxy.stop()
+        if 6 in sections:  # its own backend and proxies: nothing else running while it measures
+            parts[6], mains[6] = section_stream_cpu(args, budget, out, raw)
     finally:
         for proxy in proxies.values():
             proxy.stop()
@@ -621,8 +737,8 @@ def main() -> None:
                 backend_proc.kill()
                 backend_proc.wait(5)
 
-    if 5 in sections:  # its own proxies, after the others stopped
-        parts[5], mains[5] = section_proxy_memory(args, budget, out, raw)
+    if 7 in sections:  # its own proxies, after the others stopped
+        parts[7], mains[7] = section_proxy_memory(args, budget, out, raw)
     if 1 in sections:  # last: the longest, and bounded by whatever the budget has left
         parts[1] = section_memory(args, budget, out, raw)
     elapsed = time.monotonic() - began
@@ -639,7 +755,7 @@ def main() -> None:
         "(other jobs may have been running)\n"
         f"- run time: {elapsed / 60:.1f} min\n"
     )
-    missing = sorted({1, 2, 3, 4, 5} - sections)
+    missing = sorted({1, 2, 3, 4, 5, 6, 7} - sections)
     if missing:
         header += f"- sections not run: {', '.join(map(str, missing))}\n"
     report = header + "\n" + "\n".join(parts[k] for k in sorted(parts))

@@ -1,10 +1,16 @@
-.PHONY: bench bench-buffered
+.PHONY: bench bench-buffered bench-proxy-stream
 
-## bench: the full report (memory, CPU per chunk, slow backend, proxy overhead), fork against the pinned upstream,
-## on 127.0.0.1, under 25 minutes: bench/results/<date>/report.md and PNG plots (raw JSON in raw/, git-ignored)
+## bench: the full report (memory, CPU per chunk, slow backend, proxy overhead, one large event, proxy CPU per
+## streamed chunk, proxy memory under long streams), fork against the pinned upstream, on 127.0.0.1, under 27
+## minutes: bench/results/<date>/report.md and PNG plots (raw JSON in raw/, git-ignored)
 bench: install upstream-ref
 	$(PY) bench/report.py
 
 ## bench-buffered: fork (buffered fast path, generic path) against the pinned upstream, on 127.0.0.1
 bench-buffered: install upstream-ref
 	$(PY) bench/buffered_cpu.py
+
+## bench-proxy-stream: proxy CPU per streamed chunk (stream: true, 50- and 1,000-token answers), fork vs upstream;
+## BENCH_PROXY_STREAM_ARGS='--tokens 400 --profile DIR' also records py-spy profiles (docs/streaming-cpu.md)
+bench-proxy-stream: install upstream-ref
+	$(PY) bench/proxy_stream_cpu.py $(BENCH_PROXY_STREAM_ARGS)

@@ -9,6 +9,8 @@ Subcommands:
   export         write the tree's commits back to patches/ (format-patch, byte-stable)
   check-patches  fail if the tree holds unexported edits or if the series no longer applies
   upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
+  release        dist/release/: the fork's wheel and requirements.lock (every runtime dependency and the
+                 fork's wheel itself, hash-pinned), installable with one pip command
   requirement    print the pinned upstream as a requirement (`litellm[proxy]==<version>`), for the locks
   bump-pin V     point upstream/pin.toml at upstream version V (downloaded, hashed) and report whether the
                  series still applies, patch by patch
@@ -37,6 +39,8 @@ PATCH_DIR = ROOT / "patches"
 MODULE_DIR = ROOT / "litellm"
 CACHE_DIR = ROOT / ".cache" / "upstream"
 DIST_DIR = ROOT / "dist"
+RELEASE_DIR = DIST_DIR / "release"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
 TREE_DIR = ROOT / "build" / "tree"
 UPSTREAM_TAG = "upstream"
 SOURCE_DATE_EPOCH = "1700000000"
@@ -100,30 +104,39 @@ def git(*args: str, cwd: Path) -> str:
     return run(["git", *GIT_IDENTITY, *args], cwd=cwd, env=env)
 
 
+def download(name: str, version: str, into: Path) -> Path:
+    """The upstream wheel of ``version`` for this platform, downloaded without dependencies."""
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(into),
+            f"{name}=={version}",
+        ]
+    )
+    wheels = sorted(into.glob(f"{name}-{version}-*.whl"))
+    if len(wheels) != 1:
+        got = ", ".join(sorted(p.name for p in into.iterdir())) or "nothing"
+        raise BuildError(f"expected one {name} {version} wheel from the package index, got {got}")
+    return wheels[0]
+
+
 def fetch(pin: Pin) -> Path:
     """The pinned wheel, downloaded once into the cache; refuses any file whose hash differs."""
     target = CACHE_DIR / pin.wheel
     if not target.exists():
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--dest",
-                    tmp,
-                    f"{pin.name}=={pin.version}",
-                ]
-            )
-            downloaded = Path(tmp) / pin.wheel
-            if not downloaded.exists():
-                got = ", ".join(sorted(p.name for p in Path(tmp).iterdir())) or "nothing"
-                raise BuildError(f"expected {pin.wheel} from the package index, got {got}")
+            downloaded = download(pin.name, pin.version, Path(tmp))
+            if downloaded.name != pin.wheel:
+                raise BuildError(f"expected {pin.wheel} from the package index, got {downloaded.name}")
             shutil.move(str(downloaded), target)
     actual = sha256_of(target)
     if actual != pin.sha256:
@@ -300,22 +313,47 @@ def format_series(into: Path) -> list[Path]:
     return [Path(line) for line in out.split()]
 
 
-def series_names(exported: list[Path]) -> list[str]:
-    """Names for freshly exported patches: the series' numbers by position, format-patch's subject slugs.
+def _number(name: str) -> int:
+    return int(name.split("-", 1)[0])
 
-    format-patch numbers from 0001; the series may number groups apart (0001.., 0101..), so a patch
-    keeps the number of the series entry at its position (an unchanged patch keeps its whole name),
-    and a patch past the end of the series takes the number after the one before it.
+
+def _slug(name: str) -> str:
+    return name.split("-", 1)[1]
+
+
+def series_names(exported: list[Path]) -> list[str]:
+    """Names for freshly exported patches, so that every patch stays in its feature group.
+
+    The series numbers its groups apart (``00xx`` buffered_stream, ``01xx`` bounded-memory streaming,
+    and the PR kit groups patches by these numbers), while format-patch numbers from 0001. So:
+
+    - a patch whose subject (format-patch's slug) is already in the series keeps its whole name;
+    - a patch whose subject changed keeps the name of the series entry at its position, when that
+      entry's subject is gone;
+    - a new patch takes the number after the patch before it, so it joins that patch's group
+      wherever it is inserted. If that number is already taken, export stops and says so.
     """
     current = [p.name for p in series()]
+    known = {_slug(name): name for name in current}
+    exported_slugs = {_slug(p.name) for p in exported}
     names: list[str] = []
     for position, patch in enumerate(exported):
-        slug = patch.name.split("-", 1)[1]
-        if position < len(current):
+        slug = _slug(patch.name)
+        if slug in known:
+            names.append(known[slug])
+            continue
+        if position < len(current) and _slug(current[position]) not in exported_slugs:
             names.append(f"{current[position].split('-', 1)[0]}-{slug}")
-        else:
-            number = int(names[-1].split("-", 1)[0]) + 1 if names else 1
-            names.append(f"{number:04d}-{slug}")
+            continue
+        number = _number(names[-1]) + 1 if names else 1
+        owner = next((name for name in current if _number(name) == number and _slug(name) in exported_slugs), None)
+        if owner is not None:
+            raise BuildError(
+                f"the new patch {slug!r} follows {names[-1] if names else 'the upstream base'} and would take "
+                f"number {number:04d}, which {owner} has: move the commit, or renumber by hand "
+                "(rename the files and patches/series)"
+            )
+        names.append(f"{number:04d}-{slug}")
     return names
 
 
@@ -364,33 +402,41 @@ def check_patches(pin: Pin) -> None:
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 
 
+RELEASE_LOCK_HEADER = """\
+# The fork of {name} {version} and every runtime dependency, hash-pinned: exactly what its tests ran with.
+# Install into a fresh virtual environment with this one command (no resolver runs, nothing newer sneaks in):
+#
+#   pip install --require-hashes --no-deps --find-links dist/release -r dist/release/requirements.lock
+#
+# The fork's wheel comes from this folder, every other file from the package index.
+# Written by `make release` from requirements/runtime.lock.
+{fork_name}=={fork_version} \\
+    --hash=sha256:{fork_sha256}
+"""
+
+
+def release(pin: Pin) -> Path:
+    """dist/release/: the fork's wheel next to a lock that pins it and every runtime dependency by hash."""
+    wheel = build_wheel(pin)
+    if RELEASE_DIR.exists():
+        shutil.rmtree(RELEASE_DIR)
+    RELEASE_DIR.mkdir(parents=True)
+    shutil.copyfile(wheel, RELEASE_DIR / wheel.name)
+    runtime = [line for line in RUNTIME_LOCK.read_text().splitlines(keepends=True) if not line.startswith("#")]
+    header = RELEASE_LOCK_HEADER.format(
+        name=pin.name,
+        version=pin.version,
+        fork_name=pin.name,
+        fork_version=pin.fork_version,
+        fork_sha256=sha256_of(wheel),
+    )
+    (RELEASE_DIR / "requirements.lock").write_text(header + "".join(runtime))
+    return RELEASE_DIR
+
+
 def requirement(pin: Pin) -> str:
     """The pinned upstream with the proxy extra: the one input of the locks that names its version."""
     return f"{pin.name}[proxy]=={pin.version}"
-
-
-def download(name: str, version: str, into: Path) -> Path:
-    """The upstream wheel of ``version`` for this platform, downloaded without dependencies."""
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--dest",
-            str(into),
-            f"{name}=={version}",
-        ]
-    )
-    wheels = sorted(into.glob(f"{name}-{version}-*.whl"))
-    if len(wheels) != 1:
-        got = ", ".join(sorted(p.name for p in into.iterdir())) or "nothing"
-        raise BuildError(f"expected one {name} {version} wheel from the package index, got {got}")
-    return wheels[0]
 
 
 def pin_text(pin: Pin, path: Path) -> str:
@@ -453,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=[
             "fetch",
             "wheel",
+            "release",
             "tree",
             "link",
             "export",
@@ -471,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch(pin))
         elif args.command == "wheel":
             print(build_wheel(pin))
+        elif args.command == "release":
+            print(release(pin))
         elif args.command == "tree":
             print(f"editable tree at {make_tree(pin).relative_to(ROOT)}; put it first on PYTHONPATH to run it")
         elif args.command == "link":
@@ -486,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             print(requirement(pin))
         elif args.command == "bump-pin":
             if not args.version:
-                raise BuildError("bump-pin needs a version: tools/forkbuild.py bump-pin 1.106.12")
+                raise BuildError("bump-pin needs a version: tools/forkbuild.py bump-pin X.Y.Z")
             new, changed = bump_pin(pin, args.version, args.pin)
             print(f"{args.pin.name}: {'now ' if changed else 'already '}{new.wheel} sha256 {new.sha256}")
             conflicts = series_conflicts(new)

@@ -10,30 +10,48 @@ from collections.abc import Callable
 
 
 class LineDecoder:
-    """Splits a byte stream into lines (``\\n``, ``\\r\\n`` or ``\\r``), keeping the unfinished tail."""
+    """Splits a byte stream into lines (``\\n``, ``\\r\\n`` or ``\\r``), keeping the unfinished line.
+
+    The unfinished line is kept as a list of pieces and joined once, when it ends (as httpx's
+    ``LineDecoder`` does), so a line of any size costs time linear in its size however small the
+    reads it arrives in.
+    """
 
     def __init__(self) -> None:
-        self._tail = b""
+        self._pieces: list[bytes] = []
+        # A trailing "\r" may be the first half of "\r\n": held back until the next byte is known.
+        self._held_cr = False
 
     def feed(self, data: bytes) -> list[bytes]:
         if not data:
             return []
-        buffer = self._tail + data
-        # A trailing "\r" may be the first half of "\r\n": hold it back until the next byte is known.
-        held = b"\r" if buffer.endswith(b"\r") else b""
-        if held:
-            buffer = buffer[:-1]
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buffer.split(b"\n")
-        self._tail = lines.pop() + held
+        if self._held_cr:
+            data = b"\r" + data
+            self._held_cr = False
+        if data.endswith(b"\r"):
+            self._held_cr = True
+            data = data[:-1]
+        if b"\n" not in data and b"\r" not in data:
+            if data:
+                self._pieces.append(data)
+            return []
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = data.split(b"\n")
+        if self._pieces:
+            self._pieces.append(lines[0])
+            lines[0] = b"".join(self._pieces)
+            self._pieces = []
+        tail = lines.pop()
+        if tail:
+            self._pieces.append(tail)
         return lines
 
     def flush(self) -> list[bytes]:
-        tail, self._tail = self._tail, b""
-        if tail.endswith(b"\r"):
-            return [tail[:-1]]
-        return [tail] if tail else []
+        tail = b"".join(self._pieces)
+        ended = self._held_cr
+        self._pieces, self._held_cr = [], False
+        return [tail] if tail or ended else []
 
 
 class SSEDecoder:

@@ -5,8 +5,9 @@ never reads a stream, callers feed it) and can produce, at any moment:
 
 - ``build()``: the assembled ``ModelResponse``, equal to what upstream's ``stream_chunk_builder`` built
   from the whole list of chunks, except for the deliberate differences listed in
-  ``docs/bounded-memory-streaming.md`` (``n>1`` choices stay separate, a tool call fragment with a new
-  ``id`` at an index that already has one starts a new call, a later usage chunk cannot erase
+  ``docs/bounded-memory-streaming.md`` (``n>1`` choices stay separate, tool call fragments are merged by
+  the rules of ``chat_chunk_merge`` that the buffered stream's wire assembler shares: parallel calls at one
+  index stay apart, a split ``id``/``name`` is joined; a later usage chunk cannot erase
   ``prompt_tokens_details`` fields an earlier one reported);
 - ``total_usage()``: the running usage, equal to ``calculate_total_usage`` (same difference for details).
 
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, SupportsIndex, cast, overload
 
+from litellm.litellm_core_utils.chat_chunk_merge import AnswerIdentity, ToolCallHead, ToolCalls
 from litellm.types.llms.vertex_ai import VERTEX_AI_PROVIDER_METADATA_FIELDS
 
 if TYPE_CHECKING:
@@ -166,13 +168,13 @@ class _Parts:
         return "".join(self._blocks) + "".join(self._tail)
 
 
-class _ToolCallState:
-    __slots__ = ("tool_index", "id", "name", "type", "custom_name", "provider_specific_fields", "arguments", "input")
+class _ToolCallState(ToolCallHead):
+    """One tool call: its head (index, id, name: ``chat_chunk_merge``) and the rest of its fragments."""
+
+    __slots__ = ("type", "custom_name", "provider_specific_fields", "arguments", "input")
 
     def __init__(self, tool_index: int) -> None:
-        self.tool_index = tool_index
-        self.id: str | None = None
-        self.name: str | None = None
+        super().__init__(tool_index)
         self.type: str | None = None
         self.custom_name: str | None = None
         self.provider_specific_fields: dict[str, object] | None = None
@@ -192,8 +194,7 @@ class _ChoiceState:
         self.reasoning = _Parts()
         self.saw_reasoning = False
         self.saw_tool_calls = False
-        self.tool_calls: list[_ToolCallState] = []
-        self.current_tool_call: dict[int, _ToolCallState] = {}
+        self.tool_calls: ToolCalls[_ToolCallState] = ToolCalls(_ToolCallState)
         self.saw_function_call = False
         self.function_call_name: str | None = None
         self.function_call_arguments = _Parts()
@@ -257,20 +258,15 @@ class _ChoiceState:
         if function is None and custom is None:
             return
         tool_index: Final = tool_call.get("index", 0) if isinstance(tool_call, dict) else getattr(tool_call, "index", 0)
-        fragment_id: Final = _get(tool_call, "id")
-        state = self.current_tool_call.get(tool_index)
-        # Deliberate difference: upstream merges by index alone, so providers that send each parallel call
-        # complete at the same index (often 0) get one call with fused arguments and the last id/name.
-        if state is None or (fragment_id and state.id and fragment_id != state.id):
-            state = _ToolCallState(tool_index)
-            self.tool_calls.append(state)
-            self.current_tool_call[tool_index] = state
-        if fragment_id:
-            state.id = fragment_id
+        arguments: Final = _get(function, "arguments")
+        custom_input: Final = _get(custom, "input")
+        # Deliberate differences (chat_chunk_merge): upstream merges by index alone, so parallel calls sent
+        # complete at one index fuse into one call, and an id or name split across fragments keeps only its tail.
+        state: Final = self.tool_calls.fragment(
+            tool_index, _get(tool_call, "id"), _get(function, "name"), arguments or custom_input
+        )
         if fragment_type := _get(tool_call, "type"):
             state.type = fragment_type
-        if function_name := _get(function, "name"):
-            state.name = function_name
         if custom_name := _get(custom, "name"):
             state.custom_name = custom_name
         provider_fields = _get(tool_call, "provider_specific_fields") or _get(function, "provider_specific_fields")
@@ -279,9 +275,9 @@ class _ChoiceState:
                 state.provider_specific_fields = {}
             if isinstance(provider_fields, dict):
                 state.provider_specific_fields.update(provider_fields)
-        if arguments := _get(function, "arguments"):
+        if arguments:
             state.arguments.add(arguments)
-        if custom_input := _get(custom, "input"):
+        if custom_input:
             state.input.add(custom_input)
 
     def _fold_thinking_block(self, block: Mapping[str, Any]) -> None:
@@ -319,7 +315,7 @@ class _ChoiceState:
         )
 
         built: Final[list[Any]] = []
-        for state in sorted(self.tool_calls, key=lambda s: s.tool_index):
+        for state in self.tool_calls.ordered():
             if state.id and state.custom_name:
                 built.append(
                     ChatCompletionMessageCustomToolCall(
@@ -557,10 +553,8 @@ class StreamAccumulator:
         self._ordered = ordered
         self.count = 0
         self.first_chunk: object = None
-        self.first_model: object = None
         self.last_chunk: object = None
-        self.later_model: str | None = None
-        self.id: str | None = None
+        self.identity = AnswerIdentity()
         self.service_tier: str | None = None
         self.provider_response_models: list[str] = []
         self.hidden_provider_fields_owner: object = None
@@ -592,7 +586,6 @@ class StreamAccumulator:
         choices: Final = _get(chunk, "choices") or ()
         if self.first_chunk is None:
             self.first_chunk = chunk
-            self.first_model = _get(chunk, "model")
             hidden: Final = _hidden_params_of(chunk)
             if (not self._ordered and isinstance(hidden, dict) and hidden.get("created_at")) or (
                 choices and isinstance(choices[0], TextChoices)
@@ -602,11 +595,7 @@ class StreamAccumulator:
         elif choices and not self.choices and isinstance(choices[0], TextChoices):
             raise ValueError("text completion choices in a chat completion stream")
         self.last_chunk = chunk
-        if chunk_id := _get(chunk, "id"):
-            self.id = self.id or chunk_id
-        chunk_model: Final = _get(chunk, "model")
-        if self.later_model is None and chunk_model and chunk_model != self.first_model:
-            self.later_model = chunk_model
+        self.identity.add(_get(chunk, "object"), _get(chunk, "id"), _get(chunk, "model"), _get(chunk, "created"))
         if isinstance(tier := _get(chunk, "service_tier"), str) and tier:
             self.service_tier = tier
         hidden_params: Final = _hidden_params_of(chunk)
@@ -679,12 +668,12 @@ class StreamAccumulator:
 
         first: Final = cast(Any, self.first_chunk)
         first_model: Final = first["model"]
-        model: Final = self.later_model or first_model
+        model: Final = self.identity.model or first_model
         states: Final = [self.choices[i] for i in sorted(self.choices)] or [_ChoiceState(0, "assistant")]
         response: Final = ModelResponse(
-            id=self.id or "",
+            id=self.identity.id or "",
             object=first["object"],
-            created=first["created"],
+            created=self.identity.created or first["created"],
             model=model,
             system_fingerprint=first.get("system_fingerprint", None),
             **({"service_tier": self.service_tier} if self.service_tier is not None else {}),

@@ -128,3 +128,89 @@ def test_tree_and_export_round_trip_byte_identical(tmp_path):
             assert patch.read_bytes() == (ROOT / "patches" / name).read_bytes(), name
     finally:
         shutil.rmtree(ROOT / "build" / "tree", ignore_errors=True)
+
+
+def test_upstream_version_is_written_only_in_the_pin():
+    """A pin move edits upstream/pin.toml alone: every other file derives the version or does not need it.
+
+    docs/maintaining.md says why this version is pinned (and so names it); benchmark reports record
+    the version they were measured on.
+    """
+    tracked = subprocess.run(
+        ["git", "grep", "-l", "-F", UPSTREAM_VERSION], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    allowed = {"upstream/pin.toml", "docs/maintaining.md"}
+    assert [name for name in tracked if name not in allowed and not name.startswith("bench/results/")] == []
+
+
+def test_bump_pin_to_the_pinned_version_changes_nothing(tmp_path):
+    pin = tmp_path / "pin.toml"
+    pin.write_text((ROOT / "upstream" / "pin.toml").read_text())
+    out = forkbuild("bump-pin", UPSTREAM_VERSION, "--pin", str(pin))
+    assert out.returncode == 0, out.stderr
+    assert "already" in out.stdout and "patches apply exactly" in out.stdout
+    assert pin.read_text() == (ROOT / "upstream" / "pin.toml").read_text()
+
+
+def test_bump_pin_reports_every_conflicting_patch(tmp_path, monkeypatch):
+    """Each patch that does not apply is named with git's report, not only the first one."""
+    fb = load_forkbuild()
+    pin = fb.Pin.load(ROOT / "upstream" / "pin.toml")
+    patches = tmp_path / "patches"
+    patches.mkdir()
+    good = sorted((ROOT / "patches").glob("*.patch"))
+    broken = []
+    for patch in good[:2]:
+        text = patch.read_text()
+        # Same file and hunk, but context that is not in upstream: a real conflict.
+        lines = text.splitlines(keepends=True)
+        hunk = next(i for i, line in enumerate(lines) if line.startswith("@@ "))
+        first_context = next(i for i in range(hunk, len(lines)) if lines[i].startswith(" ") and lines[i].strip())
+        lines[first_context] = " this line is not in upstream at all\n"
+        (patches / patch.name).write_text("".join(lines))
+        broken.append(patch.name)
+    for patch in good[2:]:
+        shutil.copyfile(patch, patches / patch.name)
+    (patches / "series").write_text("".join(f"{p.name}\n" for p in good))
+    monkeypatch.setattr(fb, "PATCH_DIR", patches)
+    conflicts = fb.series_conflicts(pin)
+    assert [c.split(":", 1)[0] for c in conflicts] == broken
+    assert all("patch does not apply" in c or "patch failed" in c for c in conflicts)
+
+
+SERIES = ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"]
+
+
+@pytest.mark.parametrize(
+    ("exported", "expected"),
+    [
+        pytest.param(["a", "b", "e", "x", "y"], SERIES, id="unchanged"),
+        pytest.param(
+            ["a", "b", "e", "new", "x", "y"],
+            ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0006-new.patch", "0101-x.patch", "0102-y.patch"],
+            id="inserted-after-the-first-group-stays-in-it",
+        ),
+        pytest.param(["a", "b", "e", "x", "y", "z"], [*SERIES, "0103-z.patch"], id="appended"),
+        pytest.param(
+            ["a", "b2", "e", "x", "y"],
+            ["0001-a.patch", "0002-b2.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"],
+            id="subject-changed",
+        ),
+        pytest.param(
+            ["a", "b", "x", "y"], ["0001-a.patch", "0002-b.patch", "0101-x.patch", "0102-y.patch"], id="dropped"
+        ),
+    ],
+)
+def test_export_keeps_each_patch_in_its_group(monkeypatch, exported, expected):
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
+    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(exported, 1)]
+    assert fb.series_names(fresh) == expected
+
+
+def test_export_refuses_a_new_patch_whose_number_is_taken(monkeypatch):
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
+    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(["a", "new", "b", "e", "x", "y"], 1)]
+    with pytest.raises(fb.BuildError, match="would take number 0002, which 0002-b.patch has"):
+        fb.series_names(fresh)

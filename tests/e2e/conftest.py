@@ -49,14 +49,17 @@ def wildcard_models(base: str, **params: object) -> list[dict]:
 
 
 class Proxy(ProxyProcess):
-    """The fork's proxy, ready, with the e2e callback (tests/e2e/callbacks) writing every logged event to a file."""
+    """The fork's proxy (or, with ``upstream_site``, the pristine upstream's), ready, with the e2e callback
+    (tests/e2e/callbacks) writing every logged event to a file."""
 
-    def __init__(self, config: dict, tmp: Path) -> None:
-        self.event_log = tmp / "events.jsonl"
+    def __init__(self, config: dict, tmp: Path, name: str = "proxy", upstream_site: Path | None = None) -> None:
+        self.event_log = tmp / f"{name}-events.jsonl"
         self.event_log.touch()
         super().__init__(
             config,
             tmp,
+            name=name,
+            upstream_site=upstream_site,
             extra_env={
                 "E2E_EVENT_LOG": str(self.event_log),
                 "PYTHONPATH": os.pathsep.join(

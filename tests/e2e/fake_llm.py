@@ -5,10 +5,13 @@ The scenario comes from the requested model name: ``text+tokens=40+delay=0.05``
 non-streamed answer are built independently from one description, so a test can compare what
 litellm assembles from the stream with what the backend would have said without one.
 
-Scenario keys: kind (text, tools, reasoning, function_call), tokens, delay (seconds between chunks),
-first_delay, finish (stop, length, tool_calls, content_filter), usage (last, every, none),
-cached (cached prompt tokens), fault (cut, stall, malformed, nofinish, error, status500), at (chunk
-index of the fault).
+Scenario keys: kind (text, tools, reasoning, function_call; on the OpenAI wire also tools_same_index:
+each parallel call sent complete at index 0, and tools_split_id: one call whose id and name arrive in
+two fragments), tokens, delay (seconds between chunks), first_delay, finish (stop, length, tool_calls,
+content_filter), usage (last, every, none), cached (cached prompt tokens), fault (cut, stall, malformed,
+nofinish, error, status500), at (chunk index of the fault), filter (first, last: an Azure content-filter
+event, ``"object": ""`` and ``"model": ""``, before or after the answer), size (bytes of text sent as ONE
+content event, instead of tokens), write (bytes per socket write; 0: one write per event).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class Scenario:
     cached: int = 0
     fault: str = ""
     at: int = 2
+    filter: str = ""
+    size: int = 0
+    write: int = 0
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -50,7 +56,9 @@ class Scenario:
     def finish_reason(self) -> str:
         if self.finish:
             return self.finish
-        return {"tools": "tool_calls", "function_call": "function_call"}.get(self.kind, "stop")
+        if self.kind.startswith("tools"):
+            return "tool_calls"
+        return {"function_call": "function_call"}.get(self.kind, "stop")
 
 
 def words(choice: int, tokens: int, prefix: str = "w") -> list[str]:
@@ -70,6 +78,13 @@ def tool_calls(choice: int) -> list[dict[str, Any]]:
             "function": {"name": "get_time", "arguments": '{"tz": "Europe/Paris"}'},
         },
     ]
+
+
+SPLIT_CALL = {
+    "id": "call_9f2c",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
 
 
 def split(text: str, parts: int) -> list[str]:
@@ -97,8 +112,12 @@ def logprob_entries(pieces: list[str]) -> list[dict[str, Any]]:
 
 def openai_message(spec: Scenario, choice: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None}
-    if spec.kind == "tools":
+    if spec.kind in ("tools", "tools_same_index"):
         message["tool_calls"] = tool_calls(choice)
+    elif spec.kind == "tools_split_id":
+        message["tool_calls"] = [SPLIT_CALL]
+    elif spec.size:
+        message["content"] = "x" * spec.size
     elif spec.kind == "function_call":
         message["function_call"] = tool_calls(choice)[0]["function"]
     else:
@@ -123,6 +142,16 @@ def openai_deltas(spec: Scenario, choice: int) -> list[dict[str, Any]]:
             deltas.append({"tool_calls": [head]})
             for piece in split(call["function"]["arguments"], max(1, spec.tokens)):
                 deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    elif spec.kind == "tools_same_index":
+        deltas += [{"tool_calls": [{"index": 0, **call}]} for call in tool_calls(choice)]
+    elif spec.kind == "tools_split_id":
+        deltas.append({"tool_calls": [{"index": 0, "id": "call_", "type": "function", "function": {"name": "get_"}}]})
+        deltas.append(
+            {"tool_calls": [{"index": 0, "id": "9f2c", "function": {"name": "weather", "arguments": '{"city": '}}]}
+        )
+        deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]})
+    elif spec.size:
+        deltas.append({"content": "x" * spec.size})
     elif spec.kind == "function_call":
         function = tool_calls(choice)[0]["function"]
         deltas.append({"function_call": {"name": function["name"], "arguments": ""}})
@@ -179,7 +208,16 @@ def openai_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
     include_usage = (body.get("stream_options") or {}).get("include_usage")
     if spec.usage in ("last", "every") and include_usage:
         chunks.append({**base, "choices": [], "usage": usage(spec, n)})
+    if spec.filter == "first":
+        chunks.insert(0, {**CONTENT_FILTER_EVENT, "prompt_filter_results": [{"prompt_index": 0, **FILTERS}]})
+    elif spec.filter == "last":
+        chunks.append({**CONTENT_FILTER_EVENT, "choices": [{"index": 0, "finish_reason": None, **FILTERS}]})
     return chunks
+
+
+#: Azure's content-filter events: not chat.completion.chunk events, and they name no model.
+CONTENT_FILTER_EVENT: dict[str, Any] = {"id": "", "object": "", "created": 0, "model": "", "choices": []}
+FILTERS = {"content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
 
 
 # ---------------------------------------------------------------------------------------------- Anthropic
@@ -461,7 +499,10 @@ class FakeLLM:
                             b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
                         )
                         return response
-                await response.write(frame.encode())
+                data = frame.encode()
+                step = spec.write or len(data) or 1
+                for start in range(0, len(data), step):
+                    await response.write(data[start : start + step])
                 if spec.delay:
                     await asyncio.sleep(spec.delay)
             await response.write_eof()

@@ -46,7 +46,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 class ProxyProcess:
-    """``python -m litellm.proxy.proxy_cli --config <config>`` on a free port of 127.0.0.1."""
+    """``python -m litellm.proxy.proxy_cli --config <config>`` on a free port of 127.0.0.1.
+
+    ``python`` is this interpreter unless given (a virtual environment's, for an installed release).
+    """
 
     def __init__(
         self,
@@ -55,6 +58,7 @@ class ProxyProcess:
         name: str = "proxy",
         upstream_site: Path | None = None,
         extra_env: dict[str, str] | None = None,
+        python: Path | None = None,
     ) -> None:
         self.name = name
         self.port = free_port()
@@ -73,7 +77,7 @@ class ProxyProcess:
         env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *filter(None, [env.get("PYTHONPATH")])])
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "litellm.proxy.proxy_cli", "--config", str(self.config_path)]
+            [str(python or sys.executable), "-m", "litellm.proxy.proxy_cli", "--config", str(self.config_path)]
             + ["--host", "127.0.0.1", "--port", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -51,6 +51,20 @@ async def test_async_wire_path_refuses_a_stream_without_finish_reason(backend):
         await litellm.acompletion(messages=HI, buffered_stream=True, **params(backend, "text+tokens=6+fault=nofinish"))
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+async def test_content_filter_event_does_not_rename_the_answer(backend, provider, where):
+    """Azure's content-filter events (`"object": ""`, `"model": ""`) around the answer name no model."""
+    call = params(backend, f"text+tokens=4+filter={where}", provider)
+    if provider == "azure":
+        call.update(api_base=backend.url, api_version="2024-10-21")
+    native = await litellm.acompletion(messages=HI, **call)
+    buffered = await litellm.acompletion(messages=HI, buffered_stream=True, **call)
+    assert buffered.model == native.model == f"text+tokens=4+filter={where}"
+    assert (buffered.id, buffered.created) == ("chatcmpl-stream", native.created)
+    assert buffered.choices[0].message.content == native.choices[0].message.content
+
+
 def test_sdk_rejects_a_non_boolean_switch(backend):
     with pytest.raises(litellm.BadRequestError, match="buffered_stream"):
         litellm.completion(messages=HI, buffered_stream="yes", **params(backend, "text"))
@@ -72,3 +86,35 @@ async def test_router_with_several_deployments(backend, sync):
             response = await router.acompletion(model="group", messages=HI, buffered_stream=True)
         assert response.choices[0].message.content.split() == words(5)
     assert [r.body["stream"] for r in backend.requests] == [True] * 4
+
+
+def answer(response) -> dict:
+    """What a caller reads of a chat completion, from any of the three paths."""
+    message = response.choices[0].message
+    return {
+        "content": message.content or None,
+        "reasoning_content": getattr(message, "reasoning_content", None) or None,
+        "tool_calls": [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()],
+        "finish_reason": response.choices[0].finish_reason,
+        "usage": (response.usage.prompt_tokens, response.usage.completion_tokens),
+    }
+
+
+@pytest.mark.parametrize(
+    ("provider", "scenario"),
+    [
+        ("anthropic", "text+tokens=6"),
+        ("anthropic", "tools+tokens=4"),
+        ("anthropic", "reasoning+tokens=5"),
+        ("ollama_chat", "text+tokens=6"),
+        ("ollama_chat", "reasoning+tokens=5"),
+    ],
+)
+async def test_wire_assembler_and_stream_accumulator_agree_with_the_native_answer(backend, provider, scenario):
+    """The second engine for these wires: sync calls take the generic path (litellm's stream + accumulator)."""
+    call = params(backend, scenario, provider)
+    native = await litellm.acompletion(messages=HI, **call)
+    wire = await litellm.acompletion(messages=HI, buffered_stream=True, **call)
+    generic = litellm.completion(messages=HI, buffered_stream=True, **call)
+    assert answer(wire) == answer(native)
+    assert answer(generic) == answer(native)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -557,7 +558,22 @@ def test_anthropic_tool_use_invalid_input_json_fails() -> None:
         message_delta("tool_use"),
         MESSAGE_STOP,
     ]
-    assert failure(AnthropicMessageAssembler(), anthropic_sse(*events)).status_code == 502
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events))
+    assert err.status_code == 502
+    assert "content_block_stop event (#4 of the stream): the input of tool block 0 is unparseable" in err.message
+
+
+def test_anthropic_unclosed_tool_block_with_invalid_input_fails_at_the_end() -> None:
+    events = [
+        message_start(),
+        block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        block_delta(0, {"type": "input_json_delta", "partial_json": '{"a": '}),
+        message_delta("tool_use"),
+        MESSAGE_STOP,
+    ]
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events))
+    assert err.status_code == 502
+    assert "malformed at its end: the input of tool block 0" in err.message
 
 
 def test_anthropic_thinking_with_signature() -> None:
@@ -682,6 +698,42 @@ def test_anthropic_block_event_without_index_fails() -> None:
     assert failure(AnthropicMessageAssembler(), anthropic_sse(*events)).status_code == 502
 
 
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (block_delta("0", {"type": "text_delta", "text": "x"}), "content_block_delta event (#3 of the stream): index"),  # type: ignore[arg-type]
+        (block_delta(0, {"type": "text_delta", "text": 7}), "delta.text is not a string"),
+        (block_delta(0, {"type": "input_json_delta", "partial_json": None}), "delta.partial_json"),
+        (block_start(10**9, {"type": "text", "text": ""}), "out of order"),
+        ({"type": "content_block_delta", "index": 0, "delta": "x"}, "delta is not an object"),
+        ({"type": "message_delta", "delta": {}, "usage": [1]}, "usage is not an object"),
+    ],
+)
+def test_anthropic_malformed_event_is_a_502_naming_the_event(bad: Json, named: str) -> None:
+    events = [message_start(), block_start(0, {"type": "text", "text": ""}), bad, block_stop(0)]
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(*events, message_delta(), MESSAGE_STOP))
+    assert err.status_code == 502
+    assert named in err.message
+
+
+def test_anthropic_text_block_starting_with_null_citations_takes_citations() -> None:
+    citation = {"type": "char_location", "cited_text": "x"}
+    events = [
+        message_start(),
+        block_start(0, {"type": "text", "text": "", "citations": None}),
+        block_delta(0, {"type": "citations_delta", "citation": citation}),
+        block_stop(0),
+        message_delta(),
+        MESSAGE_STOP,
+    ]
+    assert anthropic(anthropic_sse(*events))["content"][0]["citations"] == [citation]
+
+
+def test_anthropic_error_event_with_a_string_error_is_reported() -> None:
+    err = failure(AnthropicMessageAssembler(), anthropic_sse(message_start(), {"type": "error", "error": "boom"}))
+    assert err.status_code == 500 and "boom" in err.message
+
+
 ANTHROPIC_SAMPLE = anthropic_sse(
     message_start(),
     PING,
@@ -794,6 +846,12 @@ def test_ollama_unterminated_done_line_is_used() -> None:
     assert ollama(data)["done_reason"] == "stop"
 
 
+def test_ollama_malformed_line_names_its_number() -> None:
+    err = failure(OllamaChatAssembler(), ndjson(ollama_line(content="a"), "[1]", DONE_LINE))
+    assert err.status_code == 502
+    assert "stream line (#2 of the stream): not a JSON object" in err.message
+
+
 OLLAMA_SAMPLE = ndjson(
     ollama_line(role="assistant", content="", thinking="思考 "),
     ollama_line(role="assistant", content="Grüß dich 👋"),
@@ -825,3 +883,53 @@ def test_error_bodies_have_each_wire_shape() -> None:
 def test_openai_null_error_field_is_not_an_error() -> None:
     events = [chunk(choice(content="a", finish_reason="stop")), {**chunk(usage=USAGE), "error": None}]
     assert openai(sse(*events))["usage"] == USAGE
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: the peer's malformed data against our own bugs
+# ---------------------------------------------------------------------------------------------
+
+
+FINISHED = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"choices": "nope"}, "choices is not an array"),
+        ({"choices": [7]}, "choices[] is not an object"),
+        ({"choices": [{"index": "0", "delta": {}}]}, "choices[].index is not an integer"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": 5}]}}]}, "tool_calls[0].id"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": {"index": 0}}}]}, "tool_calls is not an array"),
+        ({"choices": [{"index": 0, "delta": {"audio": {"data": "%%%"}}}]}, "audio.data is not base64"),
+    ],
+)
+def test_malformed_event_is_a_502_naming_the_event(event: dict[str, Any], named: str) -> None:
+    assembler = OpenAIChatAssembler()
+    with pytest.raises(StreamFailed) as raised:
+        assembler.feed(sse(FINISHED, event, done=False))
+    assert raised.value.status_code == 502
+    assert "#2 of the stream" in raised.value.message and named in raised.value.message
+
+
+def test_malformed_event_is_quoted_within_bounds() -> None:
+    huge = '{"choices": "' + "x" * 100_000 + '"}'
+    with pytest.raises(StreamFailed) as raised:
+        OpenAIChatAssembler().feed(sse(huge, done=False))
+    assert len(raised.value.message) < 700
+    assert "(100015 bytes)" in raised.value.message
+
+
+def test_our_own_exception_propagates_as_ours_and_is_logged_as_a_bug(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: Any, fragments: list[Any]) -> None:
+        raise TypeError("a bug of ours")
+
+    from litellm.buffered_stream import assemblers
+
+    monkeypatch.setattr(assemblers._Choice, "fold_tool_calls", broken)
+    event = {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "a"}]}}]}
+    with caplog.at_level(logging.ERROR, logger="LiteLLM"), pytest.raises(TypeError, match="a bug of ours"):
+        OpenAIChatAssembler().feed(sse(event, done=False))
+    assert "a bug in litellm, not a problem with the backend's data" in caplog.text

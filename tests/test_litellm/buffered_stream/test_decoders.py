@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hypothesis import given, settings
@@ -237,3 +238,37 @@ line_texts = st.lists(
 def test_line_decoder_split_anywhere_any_line_ending(lines: list[str], ending: str, cuts: list[int]) -> None:
     data = "".join(line + ending for line in lines).encode()
     assert feed_all(LineDecoder(), pieces(data, cuts)) == [line.encode() for line in lines]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost: a line (an SSE event, an NDJSON document) of any size costs time linear in its size
+# ---------------------------------------------------------------------------------------------
+
+READ = 16 * 1024
+
+
+def _feed_time(decoder: Any, size: int) -> float:
+    """Seconds to feed one unfinished event of ``size`` bytes in ``READ``-byte reads (best of 5)."""
+    reads = [b"data: " + b"x" * (READ - 6)] + [b"x" * READ] * (size // READ - 1)
+    best = float("inf")
+    for _ in range(5):
+        fresh = type(decoder)()
+        started = time.perf_counter()
+        for data in reads:
+            fresh.feed(data)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_one_multi_megabyte_event_in_small_reads_costs_linear_time() -> None:
+    """8x the size must cost about 8x the time (a buffer copied on every read costs ~64x).
+
+    Only the reads before the event ends are timed: the final join is one copy whose cost depends on
+    the allocator (fresh pages for large sizes), not on the decoder.
+    """
+    small, large = 2 * 1024 * 1024, 16 * 1024 * 1024
+    ratio = _feed_time(SSEDecoder(), large) / max(_feed_time(SSEDecoder(), small), 1e-6)
+    assert ratio < 24, f"16 MB cost {ratio:.0f}x what 2 MB cost: the decoder is not linear"
+    decoder = SSEDecoder()
+    events = [event for data in (b"data: ", b"y" * large, b"\n", b"\n") for event in decoder.feed(data)]
+    assert events == [("", b"y" * large)]

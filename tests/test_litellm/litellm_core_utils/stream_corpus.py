@@ -27,9 +27,18 @@ def chunk(
     id: str = "chatcmpl-1",
     model: str = MODEL,
     hidden: dict[str, Any] | None = None,
+    created: int = CREATED,
     **extra: Any,
 ) -> dict[str, Any]:
-    return {"id": id, "model": model, "choices": list(choices), "usage": usage, "hidden": hidden, "extra": extra}
+    return {
+        "id": id,
+        "model": model,
+        "created": created,
+        "choices": list(choices),
+        "usage": usage,
+        "hidden": hidden,
+        "extra": extra,
+    }
 
 
 def choice(index: int = 0, finish_reason: str | None = None, **delta: Any) -> dict[str, Any]:
@@ -216,6 +225,39 @@ def _same_index_parallel_calls() -> list[dict[str, Any]]:
     ]
 
 
+def _split_tool_call_id_and_name() -> list[dict[str, Any]]:
+    """One call whose id and name arrive in two fragments at one index (upstream keeps only the tails)."""
+    return [
+        chunk(choice(role="assistant", content=None)),
+        chunk(choice(tool_calls=[_tool(0, "call_", "get_")])),
+        chunk(choice(tool_calls=[_tool(0, "9f2c", "weather", '{"city": ')])),
+        chunk(choice(tool_calls=[_tool(0, arguments='"Paris"}')])),
+        chunk(choice(finish_reason="tool_calls")),
+    ]
+
+
+#: Azure's content-filter event: not a chat.completion.chunk, and it names no model.
+_CONTENT_FILTER_EVENT: dict[str, Any] = {"id": "", "model": "", "object": "", "created": 0}
+
+
+def _content_filter_event_first() -> list[dict[str, Any]]:
+    return [
+        chunk(**_CONTENT_FILTER_EVENT),
+        chunk(choice(role="assistant", content="Hello"), id="chatcmpl-az"),
+        chunk(choice(content=" there", finish_reason="stop"), id="chatcmpl-az"),
+        chunk(usage={"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, id="chatcmpl-az"),
+    ]
+
+
+def _content_filter_event_last() -> list[dict[str, Any]]:
+    return [
+        chunk(choice(role="assistant", content="Hello"), id="chatcmpl-az"),
+        chunk(choice(content=" there", finish_reason="stop"), id="chatcmpl-az"),
+        chunk(usage={"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, id="chatcmpl-az"),
+        chunk(**_CONTENT_FILTER_EVENT),
+    ]
+
+
 def _usage_details_then_partial() -> list[dict[str, Any]]:
     """A later usage report whose prompt_tokens_details lacks cached_tokens (upstream drops the count)."""
     first = {"prompt_tokens": 2000, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 1536}}
@@ -247,9 +289,20 @@ CASES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "n_choices": _n_choices,
     "same_index_parallel_calls": _same_index_parallel_calls,
     "usage_details_then_partial": _usage_details_then_partial,
+    "split_tool_call_id_and_name": _split_tool_call_id_and_name,
+    "content_filter_event_first": _content_filter_event_first,
+    "content_filter_event_last": _content_filter_event_last,
 }
 # Cases where the fork deliberately differs from upstream (each has its own test).
-DELIBERATE_DIFFERENCES = frozenset({"n_choices", "same_index_parallel_calls", "usage_details_then_partial"})
+DELIBERATE_DIFFERENCES = frozenset(
+    {
+        "n_choices",
+        "same_index_parallel_calls",
+        "usage_details_then_partial",
+        "split_tool_call_id_and_name",
+        "content_filter_event_first",
+    }
+)
 
 
 def build_chunks(specs: list[dict[str, Any]]) -> list[Any]:
@@ -259,7 +312,7 @@ def build_chunks(specs: list[dict[str, Any]]) -> list[Any]:
     for spec in specs:
         response = ModelResponseStream(
             id=spec["id"],
-            created=CREATED,
+            created=spec["created"],
             model=spec["model"],
             choices=[
                 StreamingChoices(index=c["index"], delta=Delta(**c["delta"]), finish_reason=c["finish_reason"])
@@ -274,6 +327,26 @@ def build_chunks(specs: list[dict[str, Any]]) -> list[Any]:
             response._hidden_params = dict(spec["hidden"])
         built.append(response)
     return built
+
+
+def wire_events(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same chunks as the raw ``chat.completion.chunk`` events an OpenAI-compatible server sends."""
+    events = []
+    for spec in specs:
+        event: dict[str, Any] = {
+            "id": spec["id"],
+            "object": "chat.completion.chunk",
+            "created": spec["created"],
+            "model": spec["model"],
+            **spec["extra"],
+            "choices": [
+                {**c, "delta": {k: v for k, v in c["delta"].items() if v is not None}} for c in spec["choices"]
+            ],
+        }
+        if spec["usage"] is not None:
+            event["usage"] = spec["usage"]
+        events.append(event)
+    return events
 
 
 def normalise(response: Any) -> Any:

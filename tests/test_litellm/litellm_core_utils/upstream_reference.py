@@ -21,7 +21,9 @@ CORPUS = Path(__file__).with_name("stream_corpus.py")
 def upstream(request: str) -> dict[str, Any]:
     """Results of ``request`` (``"<case> ..."`` or ``"sync|async <case> ..."``) under pristine upstream."""
     if not (UPSTREAM_SITE / "litellm").is_dir():
-        pytest.skip("pristine upstream not installed: run `make upstream-ref`")
+        pytest.fail(
+            f"pristine upstream not installed in {UPSTREAM_SITE}: run `make upstream-ref` (make test and make test-unit do)"
+        )
     env = {**os.environ, "PYTHONPATH": str(UPSTREAM_SITE), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     done = subprocess.run(
         [sys.executable, str(CORPUS)], input=request, capture_output=True, text=True, env=env, timeout=600
