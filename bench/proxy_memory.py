@@ -10,7 +10,7 @@ end-to-end tests (its own process, zero delay between chunks); they are measured
   ``buffered_stream`` (each call is a backend stream, assembled), upstream with ordinary non-streaming backend
   calls. Reported: peak RSS growth against the total size of the answers.
 
-    python bench/proxy_memory.py                        # the full run (make bench-proxy-memory), ~10 min
+    python bench/proxy_memory.py                        # the full run (make bench-proxy-memory), ~20 min
     python bench/proxy_memory.py --chunks 5000 --concurrency 1,4 --buffered-calls 50   # a few minutes
 
 RSS is the whole proxy process, so allocator noise is included: read the ratios, not the last megabyte.
