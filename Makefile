@@ -38,11 +38,14 @@ upstream-ref: deps
 		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(UPSTREAM_REF) \
 		$$($(FORKBUILD) fetch) && touch $(UPSTREAM_REF)/.stamp )
 
-## system-deps: Debian packages the tests use (redis-server for the multi-instance test), when root
+## system-deps: Debian packages the tests use (redis-server for the multi-instance test, nginx for the keepalive
+## tests), when root. The tests start their own instances on 127.0.0.1 and stop them by PID.
+SYSTEM_PACKAGES := redis-server nginx
 system-deps:
-	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		redis-server >/dev/null; } || echo "redis-server missing and not root: the multi-instance test will skip"
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || echo $$p; done)"; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } || \
+		echo "missing and not root: $$missing (the tests that need them will skip)"
 
 ## test: every test, against the installed wheel
 test: install upstream-ref system-deps
@@ -51,7 +54,7 @@ test: install upstream-ref system-deps
 test-unit: install upstream-ref
 	$(PY) -m pytest tests/test_litellm tests/distribution
 
-test-e2e: install upstream-ref
+test-e2e: install upstream-ref system-deps
 	$(PY) -m pytest tests/e2e
 
 lint: deps

@@ -71,6 +71,12 @@ proxy http://127.0.0.1:{PROXY_PORT} (timeout: 10 s per model). In another termin
 
 {curl("slow-llm-unbuffered")}
 
+3. Buffered and kept alive (slow-llm-keepalive): HTTP 200 and the headers after 5 s, then a space
+   every 5 s (what keeps a load balancer's or a client's idle timeout from firing), then the demo
+   text. --raw shows each one-byte chunk as it arrives; slow-llm stays silent for ~{seconds:g} s instead:
+
+{curl("slow-llm-keepalive").replace("curl -s -i", "curl -s -i --raw -N")}
+
 Ctrl-C stops the demo.
 """
 

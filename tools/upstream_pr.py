@@ -94,7 +94,8 @@ class Resolved:
     missing: list[str]
 
 
-def load_groups(path: Path) -> tuple[list[Group], dict]:
+def load_groups(path: Path) -> tuple[list[Group], dict, dict]:
+    """The groups in dependency order, the [verify] settings, and [not_upstream] (work kept in the fork)."""
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
@@ -124,7 +125,7 @@ def load_groups(path: Path) -> tuple[list[Group], dict]:
 
     for group in groups:
         visit(group, ())
-    return ordered, data.get("verify", {})
+    return ordered, data.get("verify", {}), data.get("not_upstream", {})
 
 
 def with_dependencies(groups: list[Group], wanted: list[str]) -> set[str]:
@@ -180,8 +181,13 @@ def resolve(group: Group, source: Path) -> Resolved:
     return Resolved(group, patches, modules, tests, docs, missing)
 
 
-def check_ownership(resolved: list[Resolved], source: Path) -> None:
-    """Each patch and fork module belongs to at most one group; what belongs to none is reported."""
+def check_ownership(resolved: list[Resolved], source: Path, not_upstream: dict | None = None) -> None:
+    """Each patch and fork module belongs to at most one group; what belongs to none is reported.
+
+    ``not_upstream`` (groups.toml's [not_upstream]: ``patches`` and ``modules`` globs and a ``why``)
+    names work deliberately kept in the fork for now: it is listed once, with its reason, not warned about.
+    """
+    kept = not_upstream or {}
     owners: dict[str, list[str]] = {}
     for r in resolved:
         for item in [f"patches/{p.name}" for p in r.patches] + [str(m) for m in r.modules]:
@@ -192,7 +198,16 @@ def check_ownership(resolved: list[Resolved], source: Path) -> None:
     everything = [f"patches/{n}" for n in series_names(source)] + [
         str(m) for m in files_matching(source, ["litellm/**/*"])
     ]
-    orphans = [item for item in everything if item not in owners]
+    local_patches = {
+        f"patches/{n}" for n in series_names(source) if any(fnmatch.fnmatchcase(n, g) for g in kept.get("patches", []))
+    }
+    local = local_patches | {str(m) for m in files_matching(source, kept.get("modules", []))}
+    claimed = local & set(owners)
+    if claimed:
+        raise BuildError(f"[not_upstream] names files that a group also claims: {sorted(claimed)}")
+    if local:
+        log(f"kept in the fork, not sent upstream ({kept.get('why', 'no reason given')}): {sorted(local)}")
+    orphans = [item for item in everything if item not in owners and item not in local]
     if orphans:
         log(f"warning: in no group (not sent upstream): {orphans}")
 
@@ -612,14 +627,14 @@ def verify(
 
 def run(args: argparse.Namespace) -> int:
     source = args.source.resolve()
-    groups, verify_cfg = load_groups(args.groups)
+    groups, verify_cfg, not_upstream = load_groups(args.groups)
     unknown = set(args.only or []) - {g.name for g in groups}
     if unknown:
         raise BuildError(f"no such group: {sorted(unknown)}")
     pin = fb.Pin.load(source / "upstream" / "pin.toml")
     wheel = fb.fetch(pin)
     resolved = [resolve(g, source) for g in groups]
-    check_ownership(resolved, source)
+    check_ownership(resolved, source, not_upstream)
     owners = {str(m): r.group.name for r in resolved for m in r.modules}
     if args.only:
         wanted = with_dependencies(groups, args.only)

@@ -15,6 +15,12 @@ from litellm.exceptions import BadRequestError
 
 FIELD = "buffered_stream"
 OVERRIDE_FIELD = "allow_client_buffered_stream_override"
+#: Seconds between the whitespace bytes that keep a buffered call's client connection alive (proxy only).
+KEEPALIVE_FIELD = "buffered_stream_keepalive_seconds"
+#: Cap on a buffered call's total time (proxy only); operator-only, a client's value is dropped.
+MAX_SECONDS_FIELD = "buffered_stream_max_seconds"
+#: The cap when no deployment and no ``litellm_settings`` sets one: the OpenAI SDK's default timeout.
+DEFAULT_MAX_SECONDS = 600.0
 
 
 def parse_flag(value: object, field: str = FIELD, model: str | None = None) -> bool | None:
@@ -28,6 +34,21 @@ def parse_flag(value: object, field: str = FIELD, model: str | None = None) -> b
     )
 
 
+def parse_seconds(value: object, field: str) -> float | None:
+    """A number of seconds, 0 or more, or ``None``; anything else is a 400 naming the field."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"):
+        return float(value)
+    shown = repr(value)
+    raise BadRequestError(
+        message=f"Invalid value for '{field}': expected a number of seconds (0 or more), got "
+        + (shown if len(shown) <= 100 else shown[:100] + "..."),
+        model="",
+        llm_provider="",
+    )
+
+
 def apply_deployment_policy(
     deployment_params: Mapping[str, object], request_kwargs: MutableMapping[str, object]
 ) -> None:
@@ -36,7 +57,8 @@ def apply_deployment_policy(
     A client never sets the policy itself; its ``buffered_stream`` survives only where the
     deployment allows client overrides (the default).
     """
-    request_kwargs.pop(OVERRIDE_FIELD, None)
+    for proxy_only in (OVERRIDE_FIELD, KEEPALIVE_FIELD, MAX_SECONDS_FIELD):  # the proxy has applied them already
+        request_kwargs.pop(proxy_only, None)
     if FIELD not in request_kwargs:
         return
     client_value = parse_flag(request_kwargs.pop(FIELD), model=str(deployment_params.get("model") or ""))

@@ -9,9 +9,10 @@ Scenario keys: kind (text, tools, reasoning, function_call; on the OpenAI wire a
 each parallel call sent complete at index 0, and tools_split_id: one call whose id and name arrive in
 two fragments), tokens, delay (seconds between chunks), first_delay, finish (stop, length, tool_calls,
 content_filter), usage (last, every, none), cached (cached prompt tokens), fault (cut, stall, malformed,
-nofinish, error, status500), at (chunk index of the fault), filter (first, last: an Azure content-filter
-event, ``"object": ""`` and ``"model": ""``, before or after the answer), size (bytes of text sent as ONE
-content event, instead of tokens), write (bytes per socket write; 0: one write per event).
+nofinish, error, status500, trickle: an SSE keep-alive comment every 0.2 s, forever), at (chunk index of
+the fault), filter (first, last: an Azure content-filter event, ``"object": ""`` and ``"model": ""``,
+before or after the answer), size (bytes of text sent as ONE content event, instead of tokens), write
+(bytes per socket write; 0: one write per event).
 """
 
 from __future__ import annotations
@@ -492,6 +493,9 @@ class FakeLLM:
                         return response
                     if spec.fault == "stall":
                         await asyncio.sleep(3600)
+                    while spec.fault == "trickle":  # never finishes, never silent for long
+                        await response.write(b": keep-alive\n\n")
+                        await asyncio.sleep(0.2)
                     if spec.fault == "malformed":
                         await response.write(b"data: {this is not json\n\n")
                     if spec.fault == "error":

@@ -8,6 +8,7 @@ installed wheel) or, with ``upstream_site``, the pristine pinned upstream (`make
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,6 +121,77 @@ class ProxyProcess:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def stop(self) -> None:
+        stop(self.process)
+        self._log.close()
+
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+class NginxProcess:
+    """nginx on a free port of 127.0.0.1, reverse-proxying to ``upstream`` with a short ``proxy_read_timeout``.
+
+    ``/`` speaks HTTP/1.1 to the upstream (``proxy_http_version 1.1``); ``/http10/`` keeps nginx's
+    default HTTP/1.0. Configuration, logs and temporary files live in ``workdir``.
+    """
+
+    def __init__(self, upstream: str, workdir: Path, read_timeout: float = 2.0) -> None:
+        assert NGINX is not None, "nginx is not installed (make system-deps)"
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.error_log = workdir / "error.log"
+        user = "user root root;" if os.geteuid() == 0 else ""  # workers must read the 0700 temp dirs
+        location = f"proxy_pass {upstream}; proxy_read_timeout {read_timeout}s;"
+        config = f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {self.error_log} info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {workdir}/access.log;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{ {location} proxy_http_version 1.1; proxy_set_header Connection ""; }}
+        location /http10/ {{ proxy_pass {upstream}/; proxy_read_timeout {read_timeout}s; }}
+    }}
+}}
+"""
+        self.config_path = workdir / "nginx.conf"
+        self.config_path.write_text(config)
+        self._log = (workdir / "stdout.log").open("w")
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(self.config_path), "-p", str(workdir), "-e", str(self.error_log)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 15) -> NginxProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited early:\n{self.error_log.read_text()[-3000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx not listening after {timeout}s:\n{self.error_log.read_text()[-3000:]}")
 
     def stop(self) -> None:
         stop(self.process)

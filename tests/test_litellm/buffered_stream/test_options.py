@@ -9,10 +9,13 @@ import pytest
 import litellm
 from litellm.buffered_stream.options import (
     FIELD,
+    KEEPALIVE_FIELD,
+    MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
     BufferedStreamRequest,
     apply_deployment_policy,
     parse_flag,
+    parse_seconds,
     requested,
 )
 
@@ -137,3 +140,34 @@ def test_requested() -> None:
     assert requested({FIELD: False})
     assert requested({OVERRIDE_FIELD: True})
     assert not requested({"stream": True})
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 2, 600.0, None])
+def test_parse_seconds_accepts_non_negative_numbers_and_none(value: object) -> None:
+    parsed = parse_seconds(value, KEEPALIVE_FIELD)
+    assert parsed == value and (parsed is None or isinstance(parsed, float))
+
+
+@pytest.mark.parametrize("value", [-1, True, "5", float("inf"), float("nan"), [], {"s": 1}])
+def test_parse_seconds_rejects_everything_else_naming_the_field(value: object) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        parse_seconds(value, KEEPALIVE_FIELD)
+    assert info.value.status_code == 400
+    assert f"'{KEEPALIVE_FIELD}'" in str(info.value)
+
+
+def test_parse_seconds_quotes_a_bounded_part_of_a_huge_value() -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        parse_seconds("x" * 100_000, MAX_SECONDS_FIELD)
+    assert len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize("allow", [UNSET, True, False])
+def test_proxy_settings_sent_by_a_client_never_reach_the_call(allow: object) -> None:
+    """The proxy applies the client's keepalive before routing; the cap is the operator's alone."""
+    params: dict[str, Any] = {"model": "m", KEEPALIVE_FIELD: 1, MAX_SECONDS_FIELD: 30}
+    if allow is not UNSET:
+        params[OVERRIDE_FIELD] = allow
+    kwargs: dict[str, Any] = {KEEPALIVE_FIELD: 5, MAX_SECONDS_FIELD: 9999, "temperature": 0}
+    apply_deployment_policy(params, kwargs)
+    assert kwargs == {"temperature": 0}

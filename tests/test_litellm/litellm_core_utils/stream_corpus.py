@@ -520,6 +520,11 @@ def drive_cut_stream(name: str, mode: str) -> dict[str, Any]:
                 pass
     except Exception as e:  # noqa: BLE001  # the failure is the point
         error = type(e).__name__
+    # The sync wrapper runs the failure handler on litellm's thread pool, and the handler settles
+    # ``response_cost``: wait (bounded) for it rather than read a half-written record.
+    deadline = time.monotonic() + 5
+    while "response_cost" not in logging_obj.model_call_details and time.monotonic() < deadline:
+        time.sleep(0.005)
     usage = logging_obj.model_call_details.get("combined_usage_object")
     return json.loads(
         json.dumps(
