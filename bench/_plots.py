@@ -124,6 +124,32 @@ def proxy_overhead(rows: list[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
+def proxy_memory(result: dict, path: Path) -> Path:
+    """result: bench/proxy_memory.py's run(): RSS growth per stream and RSS held after, per concurrency."""
+    levels = sorted({r["concurrency"] for r in result["streams"]})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    panels = (
+        ("growth_per_stream_mb", "RSS growth per concurrent stream (MB)"),
+        ("held_after_mb", "RSS held 10 s after the streams (MB)"),
+    )
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for pi, (side, color) in enumerate((("upstream", UPSTREAM), ("fork", FORK))):
+            for li, level in enumerate(levels):
+                row = next((r for r in result["streams"] if r["proxy"] == side and r["concurrency"] == level), None)
+                x = li + (pi - 0.5) * 0.4
+                if row is None:
+                    ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=8)
+                    continue
+                ax.bar(x, row[key], 0.4, color=color, label=side if li == 0 else None)
+                ax.text(x, max(row[key], 0), f"{row[key]:.1f}", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(levels)), [f"{level} streams" for level in levels])
+        ax.set_ylabel(label)
+        ax.set_title(f"proxy, {result['chunks']:,}-chunk streams", fontsize=10)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def stream_cpu(rows: list[dict], path: Path) -> Path:
     """rows: {"proxy", "tokens", "us_per_chunk"}; bars per answer length, upstream's fifth (the target) dashed."""
     lengths = sorted({r["tokens"] for r in rows})

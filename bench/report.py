@@ -14,11 +14,13 @@ Writes bench/results/<YYYY-MM-DD>/report.md and PNG plots next to it; raw JSON a
    non-streamed (the cost of assembling a large event: linear line buffering).
 6. proxy CPU per streamed chunk: `stream: true` through both proxies, short and long answers
    (bench/proxy_stream_cpu.py, also `make bench-proxy-stream`).
+7. proxy memory: RSS growth per concurrent long stream (1, 4, 16 streams of 20,000 chunks) and RSS 10 s after, and
+   the peak RSS of 200 concurrent buffered calls (bench/proxy_memory.py's `run`, both proxies of its own).
 
 Every loop has a count and a time bound, the whole run a budget (`--budget`); every process started here is
 stopped by its PID in a finally block. Ratios matter, not absolute times: the machine may be shared.
 
-usage: python bench/report.py [--quick] [--sections 1,2,3,4,5,6] [--out DIR] [--budget SECONDS]
+usage: python bench/report.py [--quick] [--sections 1,2,3,4,5,6,7] [--out DIR] [--budget SECONDS]
 (--quick writes to bench/results/<date>/raw/quick unless --out is given, so it never replaces the day's report)
 """
 
@@ -44,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / ".cache" / "upstream-site"
 sys.path.insert(0, str(ROOT))
 
-from bench import _plots, proxy_stream_cpu  # noqa: E402
+from bench import _plots, proxy_memory, proxy_stream_cpu  # noqa: E402
 from bench.buffered_cpu import measure  # noqa: E402
 from tests.e2e.fake_llm import FakeLLM  # noqa: E402
 from tests.e2e.processes import MASTER_KEY, ProxyProcess  # noqa: E402
@@ -64,6 +66,9 @@ FULL = {
     "stream_tokens": "50,1000",
     "stream_count": 16,
     "stream_rounds": 2,
+    "proxy_mem_chunks": 20_000,
+    "proxy_mem_concurrency": "1,4,16",
+    "proxy_mem_calls": 200,
 }
 QUICK = {
     **FULL,
@@ -77,6 +82,9 @@ QUICK = {
     "large_repeats": 2,
     "stream_count": 8,
     "stream_rounds": 1,
+    "proxy_mem_chunks": 3000,
+    "proxy_mem_concurrency": "1,4",
+    "proxy_mem_calls": 50,
 }
 RETRIES = 2
 HEADERS = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -583,6 +591,41 @@ def section_stream_cpu(args, budget: Budget, out: Path, raw: dict) -> tuple[str,
     return text, main
 
 
+# ---------------------------------------------------------------------------------------------- 7. proxy memory
+
+
+def section_proxy_memory(args, budget: Budget, out: Path, raw: dict) -> tuple[str, str]:
+    head = "## 7. Proxy memory under long streams\n\n"
+    seconds = max(0.0, min(args.proxy_mem_timeout, budget.left() - 60))
+    if seconds < 60:
+        raw["proxy_memory"] = {"status": "skipped: time budget"}
+        return head + "Not measured: the run's time budget was used up.\n", ""
+    log(f"proxy memory: up to {seconds:.0f} s")
+    result = proxy_memory.run(
+        chunks=args.proxy_mem_chunks,
+        concurrency=tuple(int(k) for k in args.proxy_mem_concurrency.split(",")),
+        buffered_calls=args.proxy_mem_calls,
+        seconds=seconds,
+        workdir=out / "raw",
+        log=log,
+    )
+    raw["proxy_memory"] = result
+    main = proxy_memory.markdown(result)
+    text = head + (
+        "`bench/proxy_memory.py`: the fork's proxy and the pinned upstream's (`litellm --config`, one worker, no "
+        "database) side by side in front of the fake backend (its own process, no delay between chunks), measured "
+        "in alternation. First, on the fresh proxies, concurrent stream=false calls (the fork with "
+        "`buffered_stream`, upstream with ordinary non-streaming backend calls): peak RSS growth against the size "
+        "of the answers. Then K clients each read a stream=true answer; growth per stream is the proxy's peak RSS "
+        "while they run (sampled every 0.1 s) minus its RSS just before, over K; held is its RSS 10 s after they "
+        "ended, minus that same pre-load level.\n\n" + main
+    )
+    if result["streams"]:
+        _plots.proxy_memory(result, out / "proxy_memory.png")
+        text += "\n![proxy memory](proxy_memory.png)\n"
+    return text, main
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -607,12 +650,13 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes everywhere (a few minutes), into raw/quick")
-    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run")
     parser.add_argument("--out", default=None, help="output folder (default bench/results/<today>)")
-    parser.add_argument("--budget", type=float, default=850, help="seconds for the whole run (make bench: < 15 min)")
+    parser.add_argument("--budget", type=float, default=1600, help="seconds for the whole run (make bench: < 27 min)")
     parser.add_argument("--stream-memory", default="bench/stream_memory.py", help="the memory benchmark script")
     parser.add_argument("--rounds", type=int, default=2, help="section 4: rounds per measurement (alternating)")
     parser.add_argument("--mem-timeout", type=float, default=600, help="seconds for section 1 (run last)")
+    parser.add_argument("--proxy-mem-timeout", type=float, default=750, help="seconds for section 7")
     for key, value in FULL.items():
         parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=None)
     args = parser.parse_args()
@@ -631,7 +675,14 @@ def main() -> None:
         out = out / "raw" / "quick"
     raw_dir = out / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("memory.png", "cpu_per_chunk.png", "slow_backend.png", "proxy_overhead.png", "stream_cpu.png"):
+    for stale in (
+        "memory.png",
+        "cpu_per_chunk.png",
+        "slow_backend.png",
+        "proxy_overhead.png",
+        "stream_cpu.png",
+        "proxy_memory.png",
+    ):
         (out / stale).unlink(missing_ok=True)  # a rerun on the same day: only this run's plots
     raw: dict = {"args": vars(args), "machine": machine(), "load_average_start": load_average()}
     fork_version = importlib.metadata.version("litellm")
@@ -686,6 +737,8 @@ def main() -> None:
                 backend_proc.kill()
                 backend_proc.wait(5)
 
+    if 7 in sections:  # its own proxies, after the others stopped
+        parts[7], mains[7] = section_proxy_memory(args, budget, out, raw)
     if 1 in sections:  # last: the longest, and bounded by whatever the budget has left
         parts[1] = section_memory(args, budget, out, raw)
     elapsed = time.monotonic() - began
@@ -702,7 +755,7 @@ def main() -> None:
         "(other jobs may have been running)\n"
         f"- run time: {elapsed / 60:.1f} min\n"
     )
-    missing = sorted({1, 2, 3, 4, 5} - sections)
+    missing = sorted({1, 2, 3, 4, 5, 6, 7} - sections)
     if missing:
         header += f"- sections not run: {', '.join(map(str, missing))}\n"
     report = header + "\n" + "\n".join(parts[k] for k in sorted(parts))

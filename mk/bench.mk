@@ -1,8 +1,8 @@
 .PHONY: bench bench-buffered bench-proxy-stream
 
 ## bench: the full report (memory, CPU per chunk, slow backend, proxy overhead, one large event, proxy CPU per
-## streamed chunk), fork against the pinned upstream, on 127.0.0.1, under 15 minutes: bench/results/<date>/report.md
-## and PNG plots (raw JSON in raw/, git-ignored)
+## streamed chunk, proxy memory under long streams), fork against the pinned upstream, on 127.0.0.1, under 27
+## minutes: bench/results/<date>/report.md and PNG plots (raw JSON in raw/, git-ignored)
 bench: install upstream-ref
 	$(PY) bench/report.py
 

@@ -120,3 +120,34 @@ def test_full_retention_keeps_a_plain_list(monkeypatch: pytest.MonkeyPatch) -> N
     assert type(wrapper.chunks) is list and len(wrapper.chunks) >= 20
     built = litellm.stream_chunk_builder(chunks=wrapper.chunks, messages=MESSAGES)
     assert built is not None and built.choices[0].message.content == "".join(f"w{i} " for i in range(20))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_response_uptil_now_is_the_content_so_far(mode: str) -> None:
+    chunks = [_chunk(f"t{i} ") for i in range(600)] + [_chunk(None, "stop")]
+    wrapper = _wrapper(chunks)
+    if mode == "sync":
+        list(wrapper)
+    else:
+        [item async for item in wrapper]
+    assert wrapper.response_uptil_now == "".join(f"t{i} " for i in range(600))
+    wrapper.response_uptil_now = "reset"
+    assert wrapper.response_uptil_now == "reset"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_post_call_rules_still_read_the_content_so_far(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def rule(text: str) -> bool:
+        seen.append(text)
+        return "t3 " not in text
+
+    monkeypatch.setattr(litellm, "post_call_rules", [rule])
+    wrapper = _wrapper([_chunk(f"t{i} ") for i in range(6)] + [_chunk(None, "stop")])
+    with pytest.raises(Exception, match="post-call-rule"):
+        if mode == "sync":
+            list(wrapper)
+        else:
+            [item async for item in wrapper]
+    assert seen[:4] == ["t0 ", "t0 t1 ", "t0 t1 t2 ", "t0 t1 t2 t3 "]
