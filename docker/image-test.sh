@@ -6,7 +6,7 @@
 # Checks: the version labels; /health/liveliness; the image's HEALTHCHECK; the proxy process runs with
 # a uid other than 0; no build leftovers (pip, setuptools, wheelhouse, pip cache, compiler); a short non-streaming request; a long non-streaming request with
 # `buffered_stream: true` under a `timeout` shorter than the generation (and, as a control, that the
-# same request without it times out).
+# same request without it times out); a request without a key gets a 401.
 #
 # BUFFERED_CHECK=auto (default): the buffered_stream check is required when the image's litellm
 # wires buffered_stream in (a reference outside litellm/buffered_stream/), and reported as an
@@ -166,6 +166,12 @@ content() { "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["
 status=$(chat fast-llm '') && [ "$status" = 200 ] && [ "$(content)" = "w0 w1 w2" ] \
     && pass "short non-streaming request: 200, content '$(content)'" \
     || fail "short non-streaming request: HTTP $status $(head -c 300 "$run_dir/response.json")"
+
+status=$(curl -sS -o "$run_dir/response.json" -w '%{http_code}' --max-time 30 \
+    "http://127.0.0.1:$proxy_port/v1/chat/completions" -H 'Content-Type: application/json' \
+    -d '{"model": "fast-llm", "messages": [{"role": "user", "content": "hi"}]}') || true
+[ "$status" = 401 ] && pass "a request without a key: 401 (no database, no prisma client)" \
+    || fail "a request without a key: HTTP $status $(head -c 300 "$run_dir/response.json")"
 
 status=$(chat slow-llm '') || true
 [ "$status" != 200 ] && pass "control: a 4.5 s non-streaming generation under timeout 3 fails without buffered_stream (HTTP $status)" \

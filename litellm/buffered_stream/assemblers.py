@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from litellm.buffered_stream.decoders import NDJSONDecoder, SSEDecoder, loads
+from litellm.buffered_stream.quoting import clipped, quoted
 from litellm.litellm_core_utils.chat_chunk_merge import (
     AnswerIdentity,
     ToolCallHead,
@@ -35,8 +36,6 @@ from litellm.litellm_core_utils.chat_chunk_merge import (
 Json = dict[str, Any]
 
 BAD_GATEWAY = 502
-#: How much of a malformed event an error message quotes.
-QUOTE_LIMIT = 200
 
 _logger = logging.getLogger("LiteLLM")
 
@@ -56,10 +55,8 @@ class _Malformed(Exception):
 
 
 def quote(data: bytes) -> str:
-    """``data`` for an error message: at most ``QUOTE_LIMIT`` bytes of it, and its length if cut."""
-    if len(data) <= QUOTE_LIMIT:
-        return repr(data)
-    return f"{data[:QUOTE_LIMIT]!r}... ({len(data)} bytes)"
+    """``data`` for an error message: at most ``QUOTE_LIMIT`` bytes of it, and how much was cut."""
+    return quoted(data)
 
 
 def _parse(data: bytes) -> Json:
@@ -327,7 +324,7 @@ class OpenAIChatAssembler:
         if chunk.get("error") is not None and not chunk.get("choices"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
-            raise StreamFailed(f"the backend reported an error mid-stream: {message}", body=chunk)
+            raise StreamFailed(f"the backend reported an error mid-stream: {clipped(message)}", body=chunk)
         is_chunk = is_completion_chunk(chunk.get("object"))
         self._identity.add(chunk.get("object"), chunk.get("id"), chunk.get("model"), chunk.get("created"))
         for key, value in chunk.items():
@@ -444,7 +441,9 @@ class AnthropicMessageAssembler:
             error = body.get("error")
             error = error if isinstance(error, dict) else {"message": error}
             status = 529 if error.get("type") == "overloaded_error" else 500
-            raise StreamFailed(f"the backend reported an error mid-stream: {error.get('message')}", status, body)
+            raise StreamFailed(
+                f"the backend reported an error mid-stream: {clipped(error.get('message'))}", status, body
+            )
         if kind == "ping":
             return
         if kind == "message_start":
@@ -563,7 +562,7 @@ class OllamaChatAssembler:
     def _on_line(self, _event: str, line: bytes) -> None:
         doc = _parse(line)
         if "error" in doc:
-            raise StreamFailed(f"the backend reported an error mid-stream: {doc['error']}", 500, doc)
+            raise StreamFailed(f"the backend reported an error mid-stream: {clipped(doc['error'])}", 500, doc)
         message = doc.get("message")
         if isinstance(message, dict):
             merge_delta(self._message, message)

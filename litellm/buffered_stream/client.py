@@ -13,13 +13,14 @@ through unchanged.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
+from litellm._logging import verbose_logger
 from litellm.buffered_stream.assemblers import (
     AnthropicMessageAssembler,
     Assembler,
@@ -28,22 +29,31 @@ from litellm.buffered_stream.assemblers import (
     StreamFailed,
 )
 from litellm.buffered_stream.decoders import dumps, loads
+from litellm.buffered_stream.quoting import QUOTE_LIMIT
 from litellm.buffered_stream.responses import ResponsesAssembler
 from litellm.buffered_stream.text_completion import TextCompletionAssembler
+from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
 
 
 @dataclass
 class BufferedCall:
-    """One buffered call in progress; the client counts the requests it served from a stream."""
+    """One buffered call in progress, as the client saw it.
+
+    ``served`` counts the requests served from a stream; ``failed_mid_stream`` says a backend
+    stream started and then failed (cut, stalled, malformed, incomplete); ``metadata`` is the
+    call's logged metadata, where an estimated usage is marked.
+    """
 
     served: int = 0
+    failed_mid_stream: bool = False
+    metadata: MutableMapping[str, Any] | None = None
 
 
 _current: ContextVar[BufferedCall | None] = ContextVar("litellm_buffered_stream_call", default=None)
 
 
 @contextlib.contextmanager
-def buffering() -> Iterator[BufferedCall]:
+def buffering(metadata: MutableMapping[str, Any] | None = None) -> Iterator[BufferedCall]:
     """Serve the requests made in this context from backend streams.
 
     Re-entrant: a buffered call made inside another (a ``/v1/messages`` call that litellm bridges to
@@ -53,7 +63,7 @@ def buffering() -> Iterator[BufferedCall]:
     if outer is not None:
         yield outer
         return
-    call = BufferedCall()
+    call = BufferedCall(metadata=metadata)
     token = _current.set(call)
     try:
         yield call
@@ -145,9 +155,29 @@ def _assembled(response: httpx.Response, request: httpx.Request, body: dict, sta
     return assembled
 
 
+#: A backend's own error event is passed on as it is up to this size; a larger one is replaced by ours.
+_MAX_PASSED_ERROR_BYTES = 4 * QUOTE_LIMIT
+
+
 def _failed(response: httpx.Response, request: httpx.Request, wire: Wire, failure: StreamFailed) -> httpx.Response:
-    body = failure.body if failure.body is not None else wire.assembler().error_body(failure.message)
+    body = failure.body
+    if body is None or len(dumps(body)) > _MAX_PASSED_ERROR_BYTES:
+        body = wire.assembler().error_body(failure.message)
     return _assembled(response, request, body, failure.status_code)
+
+
+def _with_usage(wire: Wire, request: httpx.Request, body: dict) -> dict:
+    """An OpenAI answer whose stream carried no usage gets the tokenizer's estimate, marked as such."""
+    if wire.name != "openai" or not lacks_usage(body.get("usage")):
+        return body
+    try:
+        body["usage"] = estimate_body(loads(request.content), body)
+    except Exception:  # a count that cannot be made never fails a complete answer
+        verbose_logger.exception("buffered_stream: could not estimate the usage of an answer")
+        return body
+    call = _current.get()
+    mark_estimated(call.metadata if call is not None else None)
+    return body
 
 
 def _plan(request: httpx.Request) -> tuple[Wire, httpx.Request] | None:
@@ -187,13 +217,22 @@ class BufferingAsyncClient(httpx.AsyncClient):
             finally:
                 await response.aclose()
         except StreamFailed as failure:
+            _note(failed_mid_stream=True)
             return _failed(response, request, wire, failure)
+        except BaseException:
+            _note(failed_mid_stream=True)
+            raise
         mark_served()
-        return _assembled(response, request, body)
+        return _assembled(response, request, _with_usage(wire, request, body))
 
 
 def mark_served() -> None:
     """Count one request of the current buffered call as served from a stream."""
+    _note(served=1)
+
+
+def _note(served: int = 0, failed_mid_stream: bool = False) -> None:
     call = _current.get()
     if call is not None:
-        call.served += 1
+        call.served += served
+        call.failed_mid_stream = call.failed_mid_stream or failed_mid_stream

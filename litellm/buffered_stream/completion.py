@@ -21,8 +21,12 @@ from typing import Any
 import litellm
 from litellm.buffered_stream.client import buffering, in_buffered_call, mark_served
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.buffered_stream.quoting import clip_message
+from litellm.buffered_stream.retry import mark_failed_mid_stream
+from litellm.buffered_stream.usage import estimate, lacks_usage, mark_estimated
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
+from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
 
@@ -92,38 +96,61 @@ def _as_stream(model: str, provider: str, kwargs: MutableMapping[str, Any]) -> N
         kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
 
 
+def _counted(stream: Any) -> Any:
+    """Let the stream wrapper estimate the usage it logs when the stream carries none.
+
+    Without ``stream_options`` the wrapper stamps the usage it summed from the chunks (0/0 for a
+    usage-less stream) on the last chunk, and its end-of-stream build takes that as reported
+    usage: the call would be logged and billed as free. This stream is never shown to a client,
+    so it is read as if usage had been asked for: the build estimates a missing usage with the
+    tokenizer, and the wrapper ends with a usage chunk that carries what it logs.
+    """
+    if getattr(stream, "stream_options", False) is None:
+        stream.stream_options = {"include_usage": True}
+        stream.send_stream_usage = True
+    return stream
+
+
 def _assemble(
     stream: Any, accumulator: StreamAccumulator, model: str, provider: str, kwargs: MutableMapping[str, Any]
 ) -> Any:
     # The wrapper stamps "stop" on a stream that ended without a finish reason; trust only what the backend said.
     if not (getattr(stream, "received_finish_reason", None) or getattr(stream, "intermittent_finish_reason", None)):
-        raise IncompleteStreamError(
+        error = IncompleteStreamError(
             status_code=502,
             message="buffered_stream: the backend stream ended without a finish reason: the answer would be truncated",
             llm_provider=provider,
             model=model,
         )
+        mark_failed_mid_stream(error)
+        raise error
     response = accumulator.build(messages=kwargs.get("messages"))
-    if not response.usage.total_tokens:
-        _estimate_usage(response, model, kwargs)
+    if lacks_usage(response.usage):
+        response.usage = estimate(model, kwargs.get("messages"), response)
+    if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
+        mark_estimated(kwargs.get("metadata"))
+    (response._hidden_params or {}).pop("response_cost", None)  # priced below, from the final usage
     hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
     try:
-        hidden["response_cost"] = litellm.completion_cost(completion_response=response, model=model)
+        hidden["response_cost"] = _cost(stream, response, model)
     except Exception:  # a model without a price has no cost, as on the native path
         hidden.setdefault("response_cost", None)
     response._hidden_params = hidden
     return response
 
 
-def _estimate_usage(response: Any, model: str, kwargs: MutableMapping[str, Any]) -> None:
-    """A backend that cannot report usage in a stream gets the tokenizer's count, not 0/0."""
-    message = response.choices[0].message
-    text = (message.content or "") + "".join(
-        call.function.arguments or "" for call in (message.tool_calls or ()) if call.function
-    )
-    prompt = litellm.token_counter(model=model, messages=kwargs.get("messages") or [])
-    completion = litellm.token_counter(model=model, text=text, count_response_tokens=True)
-    response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+def _failed_mid_stream(error: BaseException) -> None:
+    """The generic path's stream broke: retry elsewhere, and never echo a huge backend message whole."""
+    mark_failed_mid_stream(error)
+    clip_message(error)
+
+
+def _cost(stream: Any, response: Any, model: str) -> float | None:
+    """As the native path costs it: the call's logging object knows the deployment's own prices."""
+    logging_obj = getattr(stream, "logging_obj", None)
+    if logging_obj is not None:
+        return logging_obj.response_cost_calculator(result=response)
+    return litellm.completion_cost(completion_response=response, model=model)
 
 
 def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -140,21 +167,27 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
         provider = _provider(model, kwargs)
         if provider in WIRE_PROVIDERS:
             _mark_metadata(kwargs)
-            with buffering() as call:
-                response = await acompletion(*args, **kwargs)
+            with buffering(kwargs["metadata"]) as call:
+                try:
+                    response = await acompletion(*args, **kwargs)
+                except Exception as e:
+                    if call.failed_mid_stream:
+                        mark_failed_mid_stream(e)
+                    raise
             return _stamp(response) if call.served else response
         if not _generic_supported(kwargs):
             return await acompletion(*args, **kwargs)
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
-        stream = await acompletion(*args, **kwargs)
+        stream = _counted(await acompletion(*args, **kwargs))
         accumulator = StreamAccumulator()
         try:
             async for chunk in stream:
                 accumulator.add(chunk)
-        except BaseException:
+        except BaseException as e:
             # Cancelled (the client went away) or failed: release the backend connection now.
             await stream.aclose()
+            _failed_mid_stream(e)
             raise
         response = _stamp(_assemble(stream, accumulator, model, provider, kwargs))
         mark_served()
@@ -186,10 +219,14 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
         provider = _provider(model, kwargs)
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
-        stream = completion(*args, **kwargs)
+        stream = _counted(completion(*args, **kwargs))
         accumulator = StreamAccumulator()
-        for chunk in stream:
-            accumulator.add(chunk)
+        try:
+            for chunk in stream:
+                accumulator.add(chunk)
+        except Exception as e:
+            _failed_mid_stream(e)
+            raise
         return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
 
     return wrapper

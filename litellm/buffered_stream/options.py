@@ -4,13 +4,20 @@ Per request: the body field ``buffered_stream`` (OpenAI SDK ``extra_body``). Per
 deployment's ``litellm_params.buffered_stream``. The request's value wins unless the operator sets
 ``allow_client_buffered_stream_override: false`` on the deployment, which pins the deployment's
 value whatever clients send (the same shape as upstream's ``allow_client_keepalive_override``).
+
+A client may also nest the switch in ``extra_body`` (what the OpenAI SDK's ``extra_body`` would
+send if copied into a raw body): it is lifted to the top level, so it is honoured and never
+forwarded. Nested anywhere else a client could put it (``litellm_params``, ``metadata``), it
+would be silently ignored, so such a request is rejected with a 400 that names where it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
+from litellm.buffered_stream.quoting import quoted
 from litellm.exceptions import BadRequestError
 
 FIELD = "buffered_stream"
@@ -21,6 +28,11 @@ KEEPALIVE_FIELD = "buffered_stream_keepalive_seconds"
 MAX_SECONDS_FIELD = "buffered_stream_max_seconds"
 #: The cap when no deployment and no ``litellm_settings`` sets one: the OpenAI SDK's default timeout.
 DEFAULT_MAX_SECONDS = 600.0
+_KEYS = (FIELD, OVERRIDE_FIELD)
+#: The nested form that is read: lifted to the top level.
+LIFTED_CONTAINER = "extra_body"
+#: Nested forms that are not read: a request using them is rejected rather than silently not buffered.
+UNREAD_CONTAINERS = ("litellm_params", "metadata", "litellm_metadata")
 
 
 def parse_flag(value: object, field: str = FIELD, model: str | None = None) -> bool | None:
@@ -28,7 +40,7 @@ def parse_flag(value: object, field: str = FIELD, model: str | None = None) -> b
     if value is None or isinstance(value, bool):
         return value
     raise BadRequestError(
-        message=f"Invalid value for '{field}': expected a boolean (true or false), got {value!r}",
+        message=f"Invalid value for '{field}': expected a boolean (true or false), got {quoted(value)}",
         model=model or "",
         llm_provider="",
     )
@@ -40,10 +52,8 @@ def parse_seconds(value: object, field: str) -> float | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"):
         return float(value)
-    shown = repr(value)
     raise BadRequestError(
-        message=f"Invalid value for '{field}': expected a number of seconds (0 or more), got "
-        + (shown if len(shown) <= 100 else shown[:100] + "..."),
+        message=f"Invalid value for '{field}': expected a number of seconds (0 or more), got {quoted(value)}",
         model="",
         llm_provider="",
     )
@@ -57,11 +67,14 @@ def apply_deployment_policy(
     A client never sets the policy itself; its ``buffered_stream`` survives only where the
     deployment allows client overrides (the default).
     """
+    model = str(deployment_params.get("model") or "")
+    reject_unread_forms(request_kwargs, model)
+    lift_nested(request_kwargs, model)
     for proxy_only in (OVERRIDE_FIELD, KEEPALIVE_FIELD, MAX_SECONDS_FIELD):  # the proxy has applied them already
         request_kwargs.pop(proxy_only, None)
     if FIELD not in request_kwargs:
         return
-    client_value = parse_flag(request_kwargs.pop(FIELD), model=str(deployment_params.get("model") or ""))
+    client_value = parse_flag(request_kwargs.pop(FIELD), model=model)
     allow_override = parse_flag(deployment_params.get(OVERRIDE_FIELD), OVERRIDE_FIELD)
     if client_value is not None and allow_override is not False:
         request_kwargs[FIELD] = client_value
@@ -75,6 +88,7 @@ class BufferedStreamRequest:
 
     @classmethod
     def take(cls, kwargs: MutableMapping[str, object], model: str | None) -> BufferedStreamRequest:
+        lift_nested(kwargs, model)
         kwargs.pop(OVERRIDE_FIELD, None)
         enabled = parse_flag(kwargs.pop(FIELD, None), model=model)
         return cls(enabled=bool(enabled) and kwargs.get("stream") is not True)
@@ -82,4 +96,59 @@ class BufferedStreamRequest:
 
 def requested(kwargs: Mapping[str, object]) -> bool:
     """Cheap test for the hot path: does this call carry the switch at all?"""
-    return FIELD in kwargs or OVERRIDE_FIELD in kwargs
+    return FIELD in kwargs or OVERRIDE_FIELD in kwargs or _carries_switch(kwargs.get(LIFTED_CONTAINER))
+
+
+def client_value(request: Mapping[str, object]) -> object:
+    """The client's raw value, top level or in ``extra_body`` (unvalidated: for read-only decisions)."""
+    value = request.get(FIELD)
+    nested = request.get(LIFTED_CONTAINER)
+    if value is None and isinstance(nested, Mapping):
+        value = nested.get(FIELD)
+    return value
+
+
+def lift_nested(kwargs: MutableMapping[str, object], model: str | None = None) -> None:
+    """Move the switch from ``extra_body`` to the top level, where it is read and from where it is never sent.
+
+    The same key at both levels with different values is ambiguous: a 400.
+    """
+    nested = kwargs.get(LIFTED_CONTAINER)
+    if not _carries_switch(nested):
+        return
+    for key in _KEYS:
+        value, current = nested.get(key), kwargs.get(key)
+        if value is None:  # null counts as not sent
+            continue
+        if current is not None and current != value:
+            raise BadRequestError(
+                message=f"'{key}' is sent twice with different values: {quoted(current)} at the top level, "
+                f"{quoted(value)} in '{LIFTED_CONTAINER}'",
+                model=model or "",
+                llm_provider="",
+            )
+        kwargs[key] = value
+    rest = {key: value for key, value in nested.items() if key not in _KEYS}
+    if rest:
+        kwargs[LIFTED_CONTAINER] = rest
+    else:
+        del kwargs[LIFTED_CONTAINER]
+
+
+def reject_unread_forms(kwargs: Mapping[str, object], model: str | None = None) -> None:
+    """A 400 for the switch nested where it would be ignored (``litellm_params``, ``metadata``)."""
+    for container in UNREAD_CONTAINERS:
+        nested = kwargs.get(container)
+        if not _carries_switch(nested):
+            continue
+        key = next(key for key in _KEYS if key in nested)
+        raise BadRequestError(
+            message=f"'{container}.{key}' is not read: send '{key}' as a top-level field of the request body "
+            "(OpenAI SDK: extra_body)",
+            model=model or "",
+            llm_provider="",
+        )
+
+
+def _carries_switch(nested: object) -> TypeGuard[Mapping[str, object]]:
+    return isinstance(nested, Mapping) and (FIELD in nested or OVERRIDE_FIELD in nested)

@@ -28,6 +28,7 @@ from litellm.buffered_stream.options import (
     KEEPALIVE_FIELD,
     MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
+    client_value,
     parse_flag,
     parse_seconds,
 )
@@ -111,7 +112,7 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
     """
     if route_type not in BUFFERED_ROUTES or request_data.get("stream") is True:
         return NOT_BUFFERED
-    client_flag = parse_flag(request_data.get(FIELD))
+    client_flag = parse_flag(client_value(request_data))
     client_keepalive = parse_seconds(request_data.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
     deployments = _deployments(request_data.get("model"), llm_router) or [{}]
     calls = [_deployment_call(params, client_flag, client_keepalive) for params in deployments]

@@ -9,9 +9,11 @@ litellm assembles from the stream with what the backend would have said without 
 Scenario keys: kind (text, tools, reasoning, function_call; on the OpenAI wire also tools_same_index:
 each parallel call sent complete at index 0, and tools_split_id: one call whose id and name arrive in
 two fragments), tokens, delay (seconds between chunks), first_delay, finish (stop, length, tool_calls,
-content_filter), usage (last, every, none), cached (cached prompt tokens), fault (cut, stall, malformed,
+content_filter), usage (last, every, none, or nostream: only the
+non-streamed answer carries usage, like a server that ignores ``stream_options.include_usage``), cached (cached prompt tokens), fault (cut, stall, malformed,
 nofinish, error, status500, trickle: an SSE keep-alive comment every 0.2 s, forever; on the Responses
-wire also failed: a response.failed event instead of the terminal one), at (chunk index of the fault),
+wire also failed: a response.failed event instead of the terminal one), at (chunk index of the fault), error_bytes
+(the length of the message of an ``error`` fault, default a short one),
 filter (first, last: an Azure content-filter event, ``"object": ""`` and ``"model": ""``, before or
 after the answer), size (bytes of text sent as ONE content event, instead of tokens), write
 (bytes per socket write; 0: one write per event).
@@ -42,6 +44,7 @@ class Scenario:
     cached: int = 0
     fault: str = ""
     at: int = 2
+    error_bytes: int = 0
     filter: str = ""
     size: int = 0
     write: int = 0
@@ -671,9 +674,9 @@ class FakeLLM:
                     if spec.fault == "malformed":
                         await response.write(b"data: {this is not json\n\n")
                     if spec.fault == "error":
-                        await response.write(
-                            b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
-                        )
+                        message = "x" * spec.error_bytes if spec.error_bytes else "model crashed"
+                        error = {"error": {"message": message, "type": "server_error"}}
+                        await response.write(f"data: {json.dumps(error)}\n\n".encode())
                         return response
                 data = frame.encode()
                 step = spec.write or len(data) or 1

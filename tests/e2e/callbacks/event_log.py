@@ -9,6 +9,7 @@ from litellm.integrations.custom_logger import CustomLogger
 class EventLog(CustomLogger):
     def _write(self, kind: str, kwargs: dict) -> None:
         payload = kwargs.get("standard_logging_object") or {}
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         record = {
             "kind": kind,
             "model": payload.get("model"),
@@ -18,7 +19,8 @@ class EventLog(CustomLogger):
             "completion_tokens": payload.get("completion_tokens"),
             "cache_hit": payload.get("cache_hit"),
             "requester_metadata": (payload.get("metadata") or {}).get("requester_metadata"),
-            "buffered_stream": (kwargs.get("litellm_params") or {}).get("metadata", {}).get("buffered_stream"),
+            "buffered_stream": metadata.get("buffered_stream"),
+            "usage_estimated": metadata.get("buffered_stream_usage_estimated"),
             "response": payload.get("response"),
         }
         with open(os.environ["E2E_EVENT_LOG"], "a") as f:

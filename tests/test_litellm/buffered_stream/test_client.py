@@ -362,6 +362,70 @@ async def test_event_stream_content_type_with_parameters_is_a_stream() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Usage, mid-stream failures, bounded error bodies
+# ---------------------------------------------------------------------------------------------
+
+USAGELESS_STREAM = sse(
+    oa_chunk({"role": "assistant", "content": "Hello there, how are you"}),
+    oa_chunk({}, finish_reason="stop"),
+    "[DONE]",
+)
+
+
+async def test_stream_without_usage_gets_an_estimate_marked_in_the_metadata() -> None:
+    metadata: Json = {"buffered_stream": True}
+    with buffering(metadata):
+        async with client(streaming(USAGELESS_STREAM)) as http:
+            response = await http.post(CHAT_URL, json=CHAT_BODY)
+    usage = response.json()["usage"]
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] >= 5
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert metadata["buffered_stream_usage_estimated"] is True
+
+
+async def test_stream_usage_is_kept_and_not_marked_estimated() -> None:
+    metadata: Json = {}
+    with buffering(metadata):
+        async with client(streaming(OPENAI_STREAM)) as http:
+            response = await http.post(CHAT_URL, json=CHAT_BODY)
+    assert response.json()["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    assert metadata == {}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        sse(oa_chunk({"role": "assistant", "content": "Hel"})),  # ends without a finish reason
+        sse(oa_chunk({"role": "assistant", "content": "Hel"})) + b"data: {not json\n\n",
+    ],
+)
+async def test_failure_after_the_stream_started_is_noted(data: bytes) -> None:
+    with buffering() as call:
+        async with client(streaming(data)) as http:
+            response = await http.post(CHAT_URL, json=CHAT_BODY)
+    assert response.status_code == 502
+    assert call.failed_mid_stream and call.served == 0
+
+
+async def test_error_status_is_not_a_mid_stream_failure() -> None:
+    backend = Backend(lambda request: httpx.Response(500, json={"error": {"message": "boom"}}))
+    with buffering() as call:
+        async with client(backend) as http:
+            await http.post(CHAT_URL, json=CHAT_BODY)
+    assert not call.failed_mid_stream
+
+
+async def test_huge_backend_error_event_is_replaced_by_a_bounded_one() -> None:
+    huge = {"error": {"message": "x" * 100_000, "type": "server_error"}}
+    with buffering():
+        async with client(streaming(sse(oa_chunk({"content": "a"}), huge))) as http:
+            response = await http.post(CHAT_URL, json=CHAT_BODY)
+    assert response.status_code == 502
+    assert len(response.content) < 1_000
+    assert response.json()["error"]["message"].startswith("the backend reported an error mid-stream: xxx")
+
+
+# ---------------------------------------------------------------------------------------------
 # Responses and text completions; buffered calls inside buffered calls
 # ---------------------------------------------------------------------------------------------
 

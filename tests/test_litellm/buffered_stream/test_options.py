@@ -142,6 +142,51 @@ def test_requested() -> None:
     assert not requested({"stream": True})
 
 
+# ---------------------------------------------------------------------------------------------
+# Nested forms: extra_body is lifted; litellm_params and metadata are rejected
+# ---------------------------------------------------------------------------------------------
+
+
+def test_extra_body_switch_is_lifted_and_removed() -> None:
+    kwargs: dict[str, Any] = {"extra_body": {FIELD: True, OVERRIDE_FIELD: True, "top_k": 3}}
+    assert requested(kwargs)
+    assert BufferedStreamRequest.take(kwargs, "m").enabled is True
+    assert kwargs == {"extra_body": {"top_k": 3}}
+
+
+def test_extra_body_holding_only_the_switch_is_dropped() -> None:
+    kwargs: dict[str, Any] = {"messages": [], "extra_body": {FIELD: False}}
+    params: dict[str, Any] = {"model": "openai/m", FIELD: True}
+    apply_deployment_policy(params, kwargs)
+    assert kwargs == {"messages": [], FIELD: False}
+
+
+@pytest.mark.parametrize(("top", "nested"), [(True, False), (False, True), (True, "yes")])
+def test_different_values_at_both_levels_are_a_400(top: object, nested: object) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        BufferedStreamRequest.take({FIELD: top, "extra_body": {FIELD: nested}}, "m")
+    assert "sent twice" in str(info.value) and "'buffered_stream'" in str(info.value)
+
+
+def test_same_value_at_both_levels_or_null_is_fine() -> None:
+    assert BufferedStreamRequest.take({FIELD: True, "extra_body": {FIELD: True}}, "m").enabled is True
+    assert BufferedStreamRequest.take({FIELD: True, "extra_body": {FIELD: None}}, "m").enabled is True
+
+
+@pytest.mark.parametrize("container", ["litellm_params", "metadata", "litellm_metadata"])
+@pytest.mark.parametrize("key", [FIELD, OVERRIDE_FIELD])
+def test_switch_where_it_is_not_read_is_a_400_naming_it(container: str, key: str) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        apply_deployment_policy({"model": "openai/m"}, {"messages": [], container: {key: True}})
+    assert f"'{container}.{key}'" in str(info.value)
+
+
+def test_huge_invalid_value_is_quoted_briefly() -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        parse_flag("y" * 2_000_000)
+    assert len(str(info.value)) < 1_000
+
+
 @pytest.mark.parametrize("value", [0, 0.5, 2, 600.0, None])
 def test_parse_seconds_accepts_non_negative_numbers_and_none(value: object) -> None:
     parsed = parse_seconds(value, KEEPALIVE_FIELD)

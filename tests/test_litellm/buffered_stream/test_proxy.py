@@ -127,6 +127,14 @@ def test_non_string_model_follows_the_client() -> None:
     assert fake.asked == []
 
 
+def test_switch_in_extra_body_counts_as_the_clients() -> None:
+    assert cancels_on_disconnect({"model": "g", "extra_body": {FIELD: True}}, router(deployment())) is True
+    assert (
+        cancels_on_disconnect({"model": "g", "extra_body": {FIELD: False}}, router(deployment(**{FIELD: True})))
+        is False
+    )
+
+
 # ------------------------------------------------------------------------------------------------ resolve
 
 
