@@ -100,7 +100,7 @@ def install_lock(python: Path, lock: Path, links: Path) -> subprocess.CompletedP
 
 
 def test_resolving_install_is_broken_by_a_newer_release(world):
-    """The control: what `pip install --require-hashes -r LOCK` alone does with the newer release present."""
+    """The control: a hash-checked install that still resolves, with the newer release present."""
     out = subprocess.run(
         [str(world["python"]), "-m", "pip", "install", "--require-hashes", "--no-index"]
         + ["--find-links", str(world["links"]), "-r", str(world["lock"])],
@@ -114,20 +114,7 @@ def test_resolving_install_is_broken_by_a_newer_release(world):
 
 
 def test_lock_install_takes_exactly_the_locked_files(world):
-    out = subprocess.run(
-        [
-            str(INSTALL_LOCK),
-            str(world["python"]),
-            str(world["lock"]),
-            "--no-index",
-            "--find-links",
-            str(world["links"]),
-        ],
-        capture_output=True,
-        text=True,
-        env=isolated_env(),
-        timeout=300,
-    )
+    out = install_lock(world["python"], world["lock"], world["links"])
     assert out.returncode == 0, out.stdout + out.stderr
     assert "No broken requirements found" in out.stdout
     assert installed_version(world["python"], "lockprobe-lib") == "1.0"
@@ -140,20 +127,7 @@ def test_lock_install_fails_when_the_lock_is_incomplete(tmp_path, world):
     partial.write_text(world["lock"].read_text().split("lockprobe-lib")[0])
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    out = subprocess.run(
-        [
-            str(INSTALL_LOCK),
-            str(venv / "bin" / "python"),
-            str(partial),
-            "--no-index",
-            "--find-links",
-            str(world["links"]),
-        ],
-        capture_output=True,
-        text=True,
-        env=isolated_env(),
-        timeout=300,
-    )
+    out = install_lock(venv / "bin" / "python", partial, world["links"])
     assert out.returncode != 0
     assert "lockprobe-lib" in out.stdout + out.stderr
 
