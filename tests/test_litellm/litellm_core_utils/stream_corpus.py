@@ -481,6 +481,7 @@ class _CutStream:
 def drive_cut_stream(name: str, mode: str) -> dict[str, Any]:
     """Stream a case without its last chunk, then fail: what partial usage the failure records."""
     import asyncio
+    import threading
     import time
     import uuid
 
@@ -520,11 +521,11 @@ def drive_cut_stream(name: str, mode: str) -> dict[str, Any]:
                 pass
     except Exception as e:  # noqa: BLE001  # the failure is the point
         error = type(e).__name__
-    # The sync wrapper runs the failure handler on litellm's thread pool, and the handler settles
-    # ``response_cost``: wait (bounded) for it rather than read a half-written record.
-    deadline = time.monotonic() + 5
-    while "response_cost" not in logging_obj.model_call_details and time.monotonic() < deadline:
-        time.sleep(0.005)
+    # The sync wrapper runs the failure handler in a thread of its own (``Thread(target=failure_handler)``),
+    # and that handler settles ``response_cost``: wait for it rather than read a half-written record.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(failure_handler)"):
+            thread.join(timeout=10)
     usage = logging_obj.model_call_details.get("combined_usage_object")
     return json.loads(
         json.dumps(
