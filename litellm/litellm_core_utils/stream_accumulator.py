@@ -27,9 +27,9 @@ import base64
 import functools
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Final, SupportsIndex, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Self, SupportsIndex, cast, overload
 
 from litellm.litellm_core_utils.chat_chunk_merge import AnswerIdentity, ToolCallHead, ToolCalls
 from litellm.types.llms.vertex_ai import VERTEX_AI_PROVIDER_METADATA_FIELDS
@@ -37,11 +37,12 @@ from litellm.types.llms.vertex_ai import VERTEX_AI_PROVIDER_METADATA_FIELDS
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from openai.types.completion_usage import CompletionTokensDetails
+
     from litellm.litellm_core_utils.litellm_logging import Logging
     from litellm.types.litellm_core_utils.streaming_chunk_builder_utils import UsagePerChunk
     from litellm.types.utils import (
         CacheCreationTokenDetails,
-        CompletionTokensDetails,
         ModelResponse,
         PromptTokensDetailsWrapper,
         ServerToolUse,
@@ -118,7 +119,7 @@ def _present(obj: object) -> list[tuple[str, Any]]:
     if extra is _MISSING:
         return [(k, v) for k in _DELTA_FIELDS if (v := getattr(obj, k, None)) is not None]
     present = [(k, v) for k, v in obj.__dict__.items() if v is not None]
-    if extra:
+    if isinstance(extra, dict):
         present.extend((k, v) for k, v in extra.items() if v is not None)
     return present
 
@@ -336,8 +337,7 @@ class _ChoiceState:
 
     def apply_to(self, message: Any) -> None:
         """Set the message fields in upstream's order (later ones override ``content``)."""
-        from litellm.litellm_core_utils.streaming_chunk_builder_utils import ChatCompletionAudioResponse
-        from litellm.types.utils import FunctionCall
+        from litellm.types.utils import ChatCompletionAudioResponse, FunctionCall
 
         if self.saw_tool_calls:
             message.content = None
@@ -406,7 +406,7 @@ class _UsageFold:
         self.total_prompt_tokens = 0
         self.total_completion_tokens = 0
         self.total_seen = False
-        self.total_cost: object = None
+        self.total_cost: float | None = None
         self.total_prompt_tokens_details: Any = None
         self.total_completion_tokens_details: Any = None
         self.total_cache_creation_token_details: Any = None
@@ -506,7 +506,7 @@ class _UsageFold:
             completion_tokens_details=self.total_completion_tokens_details,
         )
         if self.total_seen and self.total_cost is not None:
-            usage.cost = self.total_cost  # type: ignore[attr-defined]
+            usage.cost = self.total_cost
         return usage
 
     def per_chunk(self, saw_finish_reason: bool, first_chunk: object) -> UsagePerChunk:
@@ -644,13 +644,13 @@ class StreamAccumulator:
             return total_usage_of(self.retained)
         return self.usage.total_usage()
 
-    def partial(self, messages: Sequence | None = None) -> ModelResponse | TextCompletionResponse | None:
+    def partial(self, messages: Sequence[Any] | None = None) -> ModelResponse | TextCompletionResponse | None:
         """What has arrived so far, assembled (no cost stamping)."""
         return self.build(messages=messages, stamp_cost=False)
 
     def build(
         self,
-        messages: Sequence | None = None,
+        messages: Sequence[Any] | None = None,
         logging_obj: Logging | None = None,
         count_prompt_tokens: Callable[[], int] | None = None,
         stamp_cost: bool = True,
@@ -711,10 +711,11 @@ class StreamAccumulator:
             reasoning_tokens=0 if self.simple_text else helper.count_reasoning_tokens(response),
             count_prompt_tokens=count_prompt_tokens,
         )
-        response.usage = usage
+        response.usage = usage  # type: ignore[attr-defined]  # set in ModelResponse.__init__, not a declared field
         owner: Final = self.hidden_provider_fields_owner
         if isinstance(owner, Mapping):
-            response.hidden_params.setdefault("provider_specific_fields", {}).update(owner["provider_specific_fields"])
+            fields: Final = response.hidden_params.setdefault("provider_specific_fields", {})
+            cast(MutableMapping[str, Any], fields).update(owner["provider_specific_fields"])
         if stamp_cost:
             from litellm.main import _set_stream_builder_response_cost, _stamp_streaming_usage_cost
 
@@ -769,7 +770,7 @@ _FoldedUsageProcessor: Final = _LazyUsageProcessor()
 
 def _build_from_retained(
     chunks: list[object],
-    messages: Sequence | None,
+    messages: Sequence[Any] | None,
     logging_obj: Logging | None,
     count_prompt_tokens: Callable[[], int] | None,
 ) -> ModelResponse | TextCompletionResponse | None:
@@ -791,7 +792,7 @@ def _build_from_retained(
 
 def build_stream_response(
     chunks: Sequence[object],
-    messages: Sequence | None = None,
+    messages: Sequence[Any] | None = None,
     logging_obj: Logging | None = None,
     count_prompt_tokens: Callable[[], int] | None = None,
 ) -> ModelResponse | TextCompletionResponse | None:
@@ -828,7 +829,7 @@ def stream_has_generated_content(chunks: Sequence[object]) -> bool | None:
     return chunks.has_generated_content if isinstance(chunks, StreamChunkLog) else None
 
 
-def new_stream_chunk_log() -> list:
+def new_stream_chunk_log() -> list[Any]:
     """What ``CustomStreamWrapper.chunks`` starts as: bounded by default, a plain list with full retention."""
     return [] if stream_chunk_retention() == FULL_RETENTION else StreamChunkLog()
 
@@ -847,7 +848,7 @@ _WINDOW_MESSAGE: Final = (
 )
 
 
-class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) readers keep working
+class StreamChunkLog(list[Any]):  # a list subclass so that isinstance(chunks, list) readers keep working
     """A stream's chunks as readers use them, without keeping them.
 
     ``append`` counts the chunk, keeps it as ``[-1]`` and folds the chunk before it into ``accumulator``
@@ -882,7 +883,7 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
         for chunk in cast(Any, chunks):
             self.append(chunk)
 
-    def __iadd__(self, chunks: object) -> StreamChunkLog:  # type: ignore[override]
+    def __iadd__(self, chunks: Iterable[Any]) -> Self:  # type: ignore[misc]  # as on list: += takes any iterable, + a list
         self.extend(chunks)
         return self
 
@@ -894,7 +895,7 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
     # -- reading -----------------------------------------------------------------------------------
     def build(
         self,
-        messages: Sequence | None = None,
+        messages: Sequence[Any] | None = None,
         logging_obj: Logging | None = None,
         count_prompt_tokens: Callable[[], int] | None = None,
     ) -> ModelResponse | TextCompletionResponse | None:
@@ -991,4 +992,4 @@ class StreamChunkLog(list):  # a list subclass so that isinstance(chunks, list) 
             return True
         return self._count == 0 and isinstance(other, list) and len(other) == 0
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
