@@ -170,8 +170,8 @@ def series_entries(ungrouped_ok: bool = False) -> list[str]:
     return entries
 
 
-def series() -> list[Path]:
-    patches = [PATCH_DIR / entry for entry in series_entries()]
+def series(ungrouped_ok: bool = False) -> list[Path]:
+    patches = [PATCH_DIR / entry for entry in series_entries(ungrouped_ok)]
     missing = [patch_name(p) for p in patches if not p.exists()]
     if missing:
         raise BuildError(f"patches/series names missing patches: {missing}")
@@ -290,7 +290,7 @@ def make_tree(pin: Pin) -> Path:
     git("add", "--all", cwd=TREE_DIR)
     git("commit", "--quiet", "--no-verify", "-m", f"{pin.name} {pin.version} (pristine wheel)", cwd=TREE_DIR)
     git("tag", UPSTREAM_TAG, cwd=TREE_DIR)
-    patches = [str(p) for p in series()]
+    patches = [str(p) for p in series(ungrouped_ok=True)]  # export then files a bare entry into its group
     if patches:
         git("am", "--quiet", "--keep-cr", *patches, cwd=TREE_DIR)
     link_modules()
@@ -487,6 +487,13 @@ def ungrouped_message(ungrouped: list[Exported], current: list[str]) -> str:
     )
 
 
+def pr_kit_groups() -> set[str]:
+    """The patch folders upstream-pr/groups.toml claims (a pull request's, or kept in the fork)."""
+    path = ROOT / "upstream-pr" / "groups.toml"
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return {g["patch_group"] for g in data.get("group", [])} | set(data.get("not_upstream", {}).get("patch_groups", []))
+
+
 def export() -> list[Path]:
     require_tree()
     require_clean_tree()
@@ -662,11 +669,10 @@ def main(argv: list[str] | None = None) -> int:
             require_tree()
             link_modules()
         elif args.command == "export":
-            groups = {group_of(entry) for entry in series_entries()}
             for patch in export():
                 print(patch.relative_to(ROOT))
-            for group in sorted({group_of(entry) for entry in series_entries()} - groups):
-                print(f"new patch group patches/{group}/: claim it in upstream-pr/groups.toml", file=sys.stderr)
+            for group in sorted({group_of(entry) for entry in series_entries()} - pr_kit_groups()):
+                print(f"patches/{group}/ is in no group of upstream-pr/groups.toml: claim it there", file=sys.stderr)
         elif args.command == "check-patches":
             check_patches(pin)
             print(f"ok: {len(series())} patches apply exactly to {pin.wheel}")
