@@ -466,7 +466,8 @@ def next_number(group: str, entries: list[str]) -> int:
     numbers = [_number(e) for e in entries if e and group_of(e) == group]
     if numbers:
         return max(numbers) + 1
-    return max((_number(e) for e in entries if e), default=0) // 100 * 100 + 101
+    highest = max((_number(e) for e in entries if e), default=None)
+    return 1 if highest is None else highest // 100 * 100 + 101
 
 
 def ungrouped_message(ungrouped: list[Exported], current: list[str]) -> str:
