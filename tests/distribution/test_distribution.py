@@ -127,6 +127,17 @@ def test_tree_and_export_round_trip_byte_identical(tmp_path):
         assert names == fb.series_entries()
         for patch, name in zip(exported, names, strict=True):
             assert patch.path.read_bytes() == (ROOT / "patches" / name).read_bytes(), name
+
+        # a new commit at the end joins the group its trailer names, whatever group the last patch is in
+        tree = ROOT / "build" / "tree"
+        (tree / "litellm" / "_version.py").write_text((tree / "litellm" / "_version.py").read_text() + "# new\n")
+        message = ["-m", "feat(x): a new patch", "-m", "Why.", "-m", "Patch-Group: bounded-memory"]
+        fb.git("commit", "--quiet", "--no-verify", "-a", *message, cwd=tree)
+        fresh = fb.format_series(tmp_path / "fresh")
+        group_last = max(fb._number(n) for n in names if n.startswith("bounded-memory/"))
+        assert fb.series_names(fresh) == [*names, f"bounded-memory/{group_last + 1:04d}-feat-x-a-new-patch.patch"]
+        text = fresh[-1].path.read_text()
+        assert "Patch-Group" not in text and "Why.\n\ndiff --git" in text
     finally:
         shutil.rmtree(ROOT / "build" / "tree", ignore_errors=True)
 
