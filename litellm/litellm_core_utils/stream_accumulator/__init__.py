@@ -22,7 +22,7 @@ rewrites ``chunk.model``) are seen exactly as upstream saw them when it rebuilt 
 The modules, one job each: ``chunk_fields`` (reading a chunk's fields), ``text_parts`` (a string built by
 appending), ``choice_fold`` (one choice's deltas folded), ``choice_message`` (a folded choice written into the
 message), ``usage_fold`` (usage folded), ``accumulator`` (``StreamAccumulator``), ``response_build`` (the
-assembled response), ``chunk_log`` (``StreamChunkLog``), ``retention`` (the
+assembled response), ``errors`` (``StreamAssemblyError``), ``chunk_log`` (``StreamChunkLog``), ``retention`` (the
 setting), ``chunk_lists`` (upstream's functions over a list of chunks, which the patches call). Private upstream
 names are used only through ``litellm.litellm_core_utils.upstream_surface``.
 """
@@ -34,6 +34,7 @@ from litellm.litellm_core_utils.stream_accumulator.chunk_lists import (
     total_usage_of,
 )
 from litellm.litellm_core_utils.stream_accumulator.chunk_log import ChunkLogOperationError, StreamChunkLog
+from litellm.litellm_core_utils.stream_accumulator.errors import StreamAssemblyError
 from litellm.litellm_core_utils.stream_accumulator.retention import (
     BOUNDED_RETENTION,
     FULL_RETENTION,
@@ -48,6 +49,7 @@ __all__ = [
     "RETENTION_ENV_VAR",
     "ChunkLogOperationError",
     "StreamAccumulator",
+    "StreamAssemblyError",
     "StreamChunkLog",
     "build_stream_response",
     "new_stream_chunk_log",

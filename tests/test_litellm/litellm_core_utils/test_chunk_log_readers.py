@@ -13,8 +13,9 @@ import json
 import tomllib
 from collections import Counter
 
-from upstream_source import REPO_ROOT, AttributeRead, attribute_reads, pristine_site
+from upstream_source import REPO_ROOT, AttributeRead, attribute_reads, fork_only, pristine_site
 
+pytestmark = fork_only
 KNOWN_READERS = REPO_ROOT / "upstream" / "chunk_log_readers.toml"
 
 

@@ -18,6 +18,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PRISTINE_SITE_ENV = "LITELLM_PRISTINE_SITE"
+IN_FORK_REPOSITORY = (REPO_ROOT / "upstream" / "pin.toml").is_file()
+fork_only = pytest.mark.skipif(
+    not IN_FORK_REPOSITORY,
+    reason="checks the fork's modules against its pinned upstream (upstream/pin.toml), which this tree is not",
+)
 
 
 def pristine_site() -> Path:
