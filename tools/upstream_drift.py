@@ -14,6 +14,7 @@ Each broken assumption is reported by the name of its test, all at once. Exit st
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -46,9 +47,12 @@ def check(pin: forkbuild.Pin) -> int:
         return subprocess.run(command, cwd=forkbuild.ROOT, env=env).returncode
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pin", type=Path, default=forkbuild.ROOT / "upstream" / "pin.toml", help="the pin to check")
+    args = parser.parse_args(argv)
     try:
-        pin = forkbuild.Pin.load(forkbuild.ROOT / "upstream" / "pin.toml")
+        pin = forkbuild.Pin.load(args.pin)
         status = check(pin)
     except forkbuild.BuildError as e:
         print(f"upstream-drift: error: {e}", file=sys.stderr)
