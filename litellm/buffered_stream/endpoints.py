@@ -42,7 +42,7 @@ def stamp(response: Any) -> Any:
     completions, which reads and writes like one); ``/v1/messages`` answers are dicts, which carry it
     as a key (the proxy removes it before answering, as it does for upstream's own).
     """
-    hidden = hidden_params_of(response)
+    hidden: Any = hidden_params_of(response)
     if hidden is None and isinstance(response, dict):
         hidden = {}
         replace_hidden_params(response, hidden)
