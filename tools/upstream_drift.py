@@ -21,9 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import forkbuild  # noqa: E402
+from tools import forkbuild  # noqa: E402
 
 DRIFT_TESTS = (
     "tests/test_litellm/litellm_core_utils/test_upstream_surface.py",
