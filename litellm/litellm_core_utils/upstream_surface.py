@@ -267,11 +267,16 @@ def extract_usage_chunk(chunk: object) -> Usage | None:
     return ChunkProcessor._extract_usage_chunk(cast(Any, chunk))
 
 
-def usage_summary(chunk: object, usage_chunk: Usage) -> Any:
-    """``_usage_chunk_calculation_helper`` of a processor made (by its constructor) for the chunk."""
+def chunk_processor(chunks: list[object], messages: Sequence[Any] | None = None) -> Any:
+    """A ``ChunkProcessor`` made by its constructor (it sorts the chunks as ``stream_chunk_builder`` does)."""
     from litellm.litellm_core_utils.streaming_chunk_builder_utils import ChunkProcessor
 
-    return ChunkProcessor([chunk])._usage_chunk_calculation_helper(usage_chunk)
+    return ChunkProcessor(chunks, messages)
+
+
+def usage_summary(processor: Any, usage_chunk: Usage) -> Any:
+    """The processor's ``_usage_chunk_calculation_helper`` (a ``chunk_processor``)."""
+    return processor._usage_chunk_calculation_helper(usage_chunk)
 
 
 def reports_prompt_side_usage(summary: Any) -> bool:

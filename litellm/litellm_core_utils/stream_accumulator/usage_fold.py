@@ -74,6 +74,7 @@ class UsageFold:
         self.cache_creation_token_details: CacheCreationTokenDetails | None = None
         self.cost: float | None = None
         self.pricing: dict[str, str] = {}
+        self._processor: Any = None  # upstream's ChunkProcessor, made for the first usage chunk
 
     def fold(self, chunk: object) -> None:
         if not _carries_usage(chunk):
@@ -81,7 +82,9 @@ class UsageFold:
         usage_chunk: Final = upstream_surface.extract_usage_chunk(chunk)
         if usage_chunk is None:
             return
-        summary: Final = upstream_surface.usage_summary(chunk, usage_chunk)
+        if self._processor is None:
+            self._processor = upstream_surface.chunk_processor([chunk])
+        summary: Final = upstream_surface.usage_summary(self._processor, usage_chunk)
         self._fold_token_counts(summary)
         self._fold_cache_counts(summary)
         if summary["completion_tokens_details"] is not None:

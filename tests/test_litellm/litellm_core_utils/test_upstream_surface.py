@@ -117,7 +117,7 @@ def test_usage_summary_has_the_fields_the_fold_reads() -> None:
         prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=3),
         cost=0.25,
     )
-    summary = upstream_surface.usage_summary(_stream_chunk(usage=usage), usage)
+    summary = upstream_surface.usage_summary(upstream_surface.chunk_processor([_stream_chunk(usage=usage)]), usage)
     assert set(summary) == {
         "prompt_tokens",
         "completion_tokens",
