@@ -1,0 +1,416 @@
+"""``stream: true`` chat completions through the proxy without a litellm object per chunk.
+
+The proxy turns every event of an OpenAI-compatible backend stream into the OpenAI SDK's
+``ChatCompletionChunk``, then ``CustomStreamWrapper``'s ``ModelResponseStream``, then serializes it
+again: a few hundred microseconds of CPU per chunk (docs/streaming-cpu.md). Almost every event of a
+long answer is a text delta that differs from the one before it only in its ``content``, and the
+client's bytes for it differ only there too.
+
+``stream_through`` reads the backend's bytes itself (the SDK stream's ``httpx.Response``, before the
+SDK has read any of it) and decides event by event:
+
+- **fast lane**: an event whose every field but ``choices[0].delta.content`` equals those of an event
+  the real path already rendered (the *template*) is written to the client as that rendering with its
+  content swapped, and its content is kept in a *run*;
+- **real path**: every other event (the first ones, role, tool calls, reasoning, finish reasons,
+  usage, logprobs, ``n > 1``, errors, anything new) is built by the SDK's own
+  ``_process_response_data`` and handed to the very ``CustomStreamWrapper`` the proxy would have
+  read, whose chunk the proxy renders as always. Before it, the pending run is handed to the wrapper as
+  one text chunk (its output is not sent: the client already has those bytes), so the wrapper's state,
+  the response logged at the end, usage, cost, cache and callbacks are the same as if each chunk had
+  passed through it. A template is learnt from a chunk the real path rendered, and only when that
+  rendering is exactly ``prefix + json(content) + suffix``.
+
+The end of the stream (finish chunk, usage chunk, logging, spend, cache) is the wrapper's own code.
+Events that arrive in one backend read go to the client in one write. ``stream_through`` steps aside
+(returns the wrapper, read the ordinary way) whenever it cannot prove the output identical: see
+``_steps_aside`` and docs/streaming-cpu.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Final
+
+import httpx
+
+import litellm
+from litellm.buffered_stream.decoders import SSEDecoder, dumps, loads
+from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+
+#: ``litellm_settings: {stream_through: false}`` (or ``LITELLM_STREAM_THROUGH=false``) turns the fast lane off.
+SETTING: Final = "stream_through"
+ENV: Final = "LITELLM_STREAM_THROUGH"
+#: Providers whose chat streams litellm reads through the OpenAI SDK (``AsyncStream``).
+PROVIDERS: Final = frozenset({"openai", "azure"})
+#: A run is handed to the wrapper at the latest after this many events (memory stays bounded).
+MAX_RUN: Final = 256
+
+
+def enabled() -> bool:
+    if os.environ.get(ENV, "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return getattr(litellm, SETTING, True) is not False
+
+
+class _Slot:
+    """Where the wrapper's chunk for one real-path event goes in the client's stream."""
+
+    __slots__ = ("done", "output", "discard")
+
+    def __init__(self, discard: bool = False) -> None:
+        self.done = False
+        self.output: object = None
+        self.discard = discard
+
+
+def _steps_aside(response: object, request_data: Mapping[str, Any], proxy_logging_obj: Any) -> bool:
+    """True unless the stream is a chat stream read through the OpenAI SDK with no per-chunk consumer."""
+    if not enabled() or type(response) is not CustomStreamWrapper:
+        return True
+    if response.custom_llm_provider not in PROVIDERS or response.sent_first_chunk or response.chunks:
+        return True
+    if proxy_logging_obj.needs_iterator_wrap() or proxy_logging_obj.needs_per_chunk_streaming_hook():
+        return True
+    if request_data.get("_litellm_raw_sse_stream") or request_data.get("_litellm_skip_openai_stream_done"):
+        return True
+    if litellm.post_call_rules or getattr(litellm, "stream_chunk_retention", None) == "full":
+        return True
+    from litellm.constants import LITELLM_MAX_STREAMING_DURATION_SECONDS
+
+    if LITELLM_MAX_STREAMING_DURATION_SECONDS is not None:
+        return True
+    return _sdk_stream(response) is None
+
+
+def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
+    """The wrapper's SDK chat stream, if neither the SDK nor anyone else has read a byte of it."""
+    from openai import AsyncStream
+    from openai.types.chat import ChatCompletionChunk
+
+    stream: Final = wrapper.completion_stream
+    if type(stream) is not AsyncStream or stream._cast_to is not ChatCompletionChunk:
+        return None
+    http: Final = stream.response
+    if not isinstance(http, httpx.Response) or http.is_stream_consumed or http.is_closed:
+        return None
+    if stream._options is not None and stream._options.synthesize_event_and_data:
+        return None
+    return stream
+
+
+def stream_through(
+    response: Any, request_data: dict[str, Any], proxy_logging_obj: Any, *, responses_stream_errors: bool = False
+) -> AsyncIterator[object]:
+    """The iterator ``async_data_generator`` reads: the fast lane, or ``response`` itself when it steps aside."""
+    if responses_stream_errors or _steps_aside(response, request_data, proxy_logging_obj):
+        return response
+    return StreamThrough(response, request_data).serve()
+
+
+class StreamThrough:
+    """One stream: the backend's bytes in, the client's bytes and the wrapper's chunks out, in order."""
+
+    def __init__(self, wrapper: CustomStreamWrapper, request_data: dict[str, Any]) -> None:
+        self._wrapper = wrapper
+        self._request_data = request_data
+        self._sdk = _sdk_stream(wrapper)
+        self._http: httpx.Response = self._sdk.response
+        self._reader: AsyncIterator[bytes] | None = None
+        self._decoder = SSEDecoder()
+        self._ended = False
+        #: Client output in order: rendered bytes, or the slot of a real-path event.
+        self._items: deque[bytes | _Slot] = deque()
+        #: Real-path events not yet handed to the wrapper: (slot, build the SDK chunk or raise).
+        self._queue: deque[tuple[_Slot, Callable[[], Any]]] = deque()
+        self._given: _Slot | None = None
+        self._run: list[str] = []
+        self._run_event: dict[str, Any] | None = None
+        self._template: tuple[dict[str, Any], bytes, bytes] | None = None
+        self._learning: tuple[_Slot, dict[str, Any], str] | None = None
+        self._previous_content: object = None
+        self._last_given_content: object = None
+
+    # -- the iterator the proxy reads -------------------------------------------------------------
+
+    async def serve(self) -> AsyncIterator[object]:
+        wrapper: Final = self._wrapper
+        wrapper.completion_stream = self._feed()
+        try:
+            while True:
+                for item in self._ready():
+                    yield item
+                if self._items or self._queue:
+                    if not await self._advance():
+                        break
+                    continue
+                if self._ended:
+                    self._flush_run()
+                    if self._queue:
+                        continue
+                    if not await self._advance():
+                        break
+                    continue
+                await self._pump()
+            for item in self._ready():
+                yield item
+        finally:
+            await self._http.aclose()
+
+    async def _advance(self) -> bool:
+        """One ``__anext__`` of the wrapper; its chunk goes to the slot of the event it came from."""
+        try:
+            chunk = await self._wrapper.__anext__()
+        except StopAsyncIteration:
+            self._resolve_given()
+            return False
+        slot = self._given
+        if slot is None:  # the wrapper's own end-of-stream chunks (finish reason, usage)
+            slot = _Slot()
+            self._items.append(slot)
+        slot.done, slot.output = True, chunk
+        self._given = None
+        self._learn(slot)
+        return True
+
+    def _ready(self) -> list[object]:
+        """The output at the head of the stream that is known: bytes joined per run of bytes, chunks as they are."""
+        out: list[object] = []
+        pending: list[bytes] = []
+        items: Final = self._items
+        while items:
+            head = items[0]
+            if isinstance(head, bytes):
+                pending.append(head)
+            elif head.done:
+                if head.output is not None and not head.discard:
+                    if pending:
+                        out.append(b"".join(pending))
+                        pending = []
+                    out.append(head.output)
+            else:
+                break
+            items.popleft()
+        if pending:
+            out.append(b"".join(pending))
+        return out
+
+    # -- what the wrapper reads -----------------------------------------------------------------
+
+    async def _feed(self) -> AsyncIterator[Any]:
+        """The wrapper's provider stream: the real-path events, read from the network when it needs more."""
+        while True:
+            if self._queue:
+                self._resolve_given()
+                slot, build = self._queue.popleft()
+                self._given = slot
+                yield build()
+                continue
+            if self._ended:
+                self._flush_run()
+                if self._queue:
+                    continue
+                self._resolve_given()
+                return
+            await self._pump()
+
+    def _resolve_given(self) -> None:
+        """The wrapper took the last event and asked for the next: that event served nothing."""
+        if self._given is not None:
+            self._given.done = True
+            self._given = None
+
+    # -- the backend's bytes --------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        """Read once from the backend. A read that fails reaches the wrapper where the SDK would have raised it."""
+        if self._reader is None:
+            self._reader = self._http.aiter_bytes().__aiter__()
+        try:
+            data = await self._reader.__anext__()
+        except StopAsyncIteration:
+            self._ended = True  # an event without its blank line is dropped, as the SDK's decoder does
+            return
+        except Exception as error:
+            self._fail(error)
+            return
+        for event, payload in self._decoder.feed(data):
+            if self._ended:
+                break
+            self._take(event, payload)
+
+    def _take(self, event: str, payload: bytes) -> None:
+        if payload.startswith(b"[DONE]"):
+            self._ended = True
+            return
+        data: Any
+        try:
+            data = loads(payload)
+        except ValueError:
+            try:  # the SDK parses with json.loads: what it refuses fails there, what it accepts takes the real path
+                data = json.loads(payload.decode("utf-8"))
+            except ValueError as error:
+                self._fail(error)
+                return
+            self._flush_run()
+            self._real(lambda: self._build(data))
+            return
+        if isinstance(data, dict) and data.get("error"):
+            self._flush_run()
+            self._ended = True
+            self._real(lambda: _raise_error_as_sdk(self._http, data))
+            return
+        content = self._fast_content(data) if not event else None
+        if content is not None:
+            template = self._template
+            assert template is not None
+            self._items.append(template[1] + dumps(content) + template[2])
+            if not self._run:
+                self._run_event = data
+            self._run.append(content)
+            self._previous_content = content
+            if len(self._run) >= MAX_RUN:
+                self._flush_run()
+            return
+        self._flush_run()
+        if event.startswith("thread."):
+            sdk_data: object = {"data": data, "event": event}
+        else:
+            sdk_data = data
+        slot = self._real(lambda: self._build(sdk_data))
+        content = _plain_content(data) if isinstance(data, dict) else None
+        self._previous_content = content
+        self._last_given_content = content
+        if (
+            self._template is None
+            and content
+            and not event
+            and self._wrapper.sent_first_chunk
+            and "role" not in data["choices"][0]["delta"]
+        ):
+            self._learning = (slot, data, content)
+
+    def _fail(self, error: Exception) -> None:
+        """Nothing after this reaches the client; the wrapper receives the error after the text before it."""
+        self._flush_run()
+        self._ended = True
+        self._real(lambda: _raise(error))
+
+    def _real(self, build: Callable[[], Any], discard: bool = False) -> _Slot:
+        slot = _Slot(discard=discard)
+        if not discard:
+            self._items.append(slot)
+        self._queue.append((slot, build))
+        return slot
+
+    def _build(self, data: object) -> Any:
+        sdk: Final = self._sdk
+        return sdk._client._process_response_data(data=data, cast_to=sdk._cast_to, response=self._http)
+
+    # -- the fast lane --------------------------------------------------------------------------
+
+    def _fast_content(self, data: object) -> str | None:
+        """The event's content when the event is the template's with another content, else None."""
+        template = self._template
+        if template is None or not isinstance(data, dict):
+            return None
+        content = _plain_content(data)
+        if not content or content == self._previous_content:
+            return None  # empty deltas and repeats (the wrapper counts repeated chunks) take the real path
+        if _without_content(data) != template[0]:
+            return None
+        return content
+
+    def _flush_run(self) -> None:
+        """Hand the pending run to the wrapper as text chunks whose output is not sent."""
+        run: Final = self._run
+        if not run:
+            return
+        event = self._run_event
+        assert event is not None
+        self._run, self._run_event = [], None
+        joined = "".join(run)
+        pieces = [joined]
+        if joined == self._last_given_content:  # keep the wrapper's repetition count what it would have been
+            pieces = ["".join(run[:-1]), run[-1]] if len(run) > 1 else [run[-1]]
+        for piece in pieces:
+            data = _with_content(event, piece)
+            self._real(lambda data=data: self._build(data), discard=True)
+        self._last_given_content = pieces[-1]
+
+    def _learn(self, slot: _Slot) -> None:
+        """Learn the template from the chunk the real path made for a plain text event, if it renders as one."""
+        learning = self._learning
+        if learning is None or learning[0] is not slot:
+            return
+        self._learning = None
+        _, data, content = learning
+        rendered = _render(slot.output, self._request_data)
+        if rendered is None:
+            return
+        needle = dumps(content)
+        if rendered.count(needle) != 1:
+            return
+        prefix, suffix = rendered.split(needle)
+        self._template = (_without_content(data), prefix, suffix)
+
+
+def _plain_content(data: Mapping[str, Any]) -> str | None:
+    choices = data.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict:
+        return None
+    content = delta.get("content")
+    return content if type(content) is str else None
+
+
+def _without_content(data: Mapping[str, Any]) -> dict[str, Any]:
+    choice = data["choices"][0]
+    return {**data, "choices": [{**choice, "delta": {**choice["delta"], "content": None}}]}
+
+
+def _with_content(data: Mapping[str, Any], content: str) -> dict[str, Any]:
+    choice = data["choices"][0]
+    return {**data, "choices": [{**choice, "delta": {**choice["delta"], "content": content}}]}
+
+
+def _render(chunk: object, request_data: dict[str, Any]) -> bytes | None:
+    """The SSE frame ``async_data_generator`` writes for a chunk of a stream without fallbacks or hooks."""
+    from pydantic import BaseModel
+
+    from litellm.proxy import proxy_server
+
+    if not isinstance(chunk, BaseModel):
+        return None
+    restamped, _ = proxy_server._restamp_streaming_chunk_model(
+        chunk=chunk,
+        requested_model_from_client=proxy_server._get_client_requested_model_for_streaming(request_data=request_data),
+        request_data=request_data,
+        model_mismatch_logged=True,
+    )
+    if request_data.get("_litellm_strip_stream_usage") and proxy_server._is_injected_stream_usage_artifact(restamped):
+        return None
+    frame = proxy_server._format_streaming_sse_chunk(chunk=proxy_server._serialize_streaming_chunk(restamped))
+    return frame if isinstance(frame, bytes) else frame.encode()
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
+def _raise_error_as_sdk(http: httpx.Response, data: dict[str, Any]) -> Any:
+    from openai import APIError
+
+    error = data.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    raise APIError(message=message, request=http.request, body=data["error"])
