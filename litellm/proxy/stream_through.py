@@ -24,11 +24,12 @@ SDK has read any of it) and decides event by event:
 The end of the stream (finish chunk, usage chunk, logging, spend, cache) is the wrapper's own code.
 Events that arrive in one backend read go to the client in one write. ``stream_through`` steps aside
 (returns the wrapper, read the ordinary way) whenever it cannot prove the output identical: see
-``_steps_aside`` and docs/streaming-cpu.md.
+``_step_aside_reason`` and docs/streaming-cpu.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import deque
@@ -38,8 +39,15 @@ from typing import Any, Final
 import httpx
 
 import litellm
+from litellm._logging import verbose_proxy_logger
 from litellm.buffered_stream.decoders import SSEDecoder, dumps, loads
+from litellm.litellm_core_utils.litellm_logging import Logging
+from litellm.litellm_core_utils.running_text import RunningText
+from litellm.litellm_core_utils.served_output_texts import record_served_output_texts
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
+from litellm.proxy.utils import ProxyLogging, _post_call_pipelines
+from litellm.types.utils import ModelResponseStream
 
 #: ``litellm_settings: {stream_through: false}`` (or ``LITELLM_STREAM_THROUGH=false``) turns the fast lane off.
 SETTING: Final = "stream_through"
@@ -67,23 +75,53 @@ class _Slot:
         self.discard = discard
 
 
-def _steps_aside(response: object, request_data: Mapping[str, Any], proxy_logging_obj: Any) -> bool:
-    """True unless the stream is a chat stream read through the OpenAI SDK with no per-chunk consumer."""
-    if not enabled() or type(response) is not CustomStreamWrapper:
-        return True
-    if response.custom_llm_provider not in PROVIDERS or response.sent_first_chunk or response.chunks:
-        return True
-    if proxy_logging_obj.needs_iterator_wrap() or proxy_logging_obj.needs_per_chunk_streaming_hook():
-        return True
+def _step_aside_reason(response: object, request_data: Mapping[str, Any], proxy_logging_obj: Any) -> str | None:
+    """Why this stream must be read the ordinary way, or None when the fast lane may serve it."""
+    if not enabled():
+        return "turned off"
+    wrapper = _provider_wrapper(response)
+    if wrapper is None:
+        return f"not a provider stream: {type(response).__name__}"
+    if wrapper.custom_llm_provider not in PROVIDERS:
+        return f"provider {wrapper.custom_llm_provider!r} is not read through the OpenAI SDK"
+    if wrapper.sent_first_chunk or wrapper.chunks or response is not wrapper and response.chunks:
+        return "the stream was already read"
+    if proxy_logging_obj.needs_per_chunk_streaming_hook():
+        return "a callback or guardrail reads every chunk"
+    if proxy_logging_obj.needs_iterator_wrap() and not _only_chat_neutral_iterator_hooks(request_data):
+        return "a callback or guardrail wraps the stream of chunks"
     if request_data.get("_litellm_raw_sse_stream") or request_data.get("_litellm_skip_openai_stream_done"):
-        return True
-    if litellm.post_call_rules or getattr(litellm, "stream_chunk_retention", None) == "full":
-        return True
+        return "not an OpenAI chat stream"
+    if litellm.post_call_rules:
+        return "litellm.post_call_rules"
+    if getattr(litellm, "stream_chunk_retention", None) == "full":
+        return "stream_chunk_retention is full"
     from litellm.constants import LITELLM_MAX_STREAMING_DURATION_SECONDS
 
     if LITELLM_MAX_STREAMING_DURATION_SECONDS is not None:
-        return True
-    return _sdk_stream(response) is None
+        return "LITELLM_MAX_STREAMING_DURATION_SECONDS is set"
+    if _sdk_stream(wrapper) is None:
+        return "not an unread OpenAI SDK chat stream"
+    return None
+
+
+def _provider_wrapper(response: object) -> CustomStreamWrapper | None:
+    """The ``CustomStreamWrapper`` that reads the provider: the response, or the one the router's fallback wrapper
+    reads until it falls back (``inner``)."""
+    if type(response) is CustomStreamWrapper:
+        return response
+    inner = getattr(response, "inner", None)
+    if isinstance(response, CustomStreamWrapper) and type(inner) is CustomStreamWrapper:
+        return inner
+    return None
+
+
+def _only_chat_neutral_iterator_hooks(request_data: Mapping[str, Any]) -> bool:
+    """The stream's iterator hooks leave chat chunks alone: the built-in ``ResponsesIDSecurity`` only, no pipelines."""
+    overrides: Final = ProxyLogging.callback_capabilities().iterator_overrides
+    if not all(type(callback) is ResponsesIDSecurity and kind == "override" for callback, kind in overrides):
+        return False
+    return not _post_call_pipelines(request_data)
 
 
 def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
@@ -104,32 +142,57 @@ def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
 
 def stream_through(
     response: Any, request_data: dict[str, Any], proxy_logging_obj: Any, *, responses_stream_errors: bool = False
-) -> AsyncIterator[object]:
-    """The iterator ``async_data_generator`` reads: the fast lane, or ``response`` itself when it steps aside."""
-    if responses_stream_errors or _steps_aside(response, request_data, proxy_logging_obj):
-        return response
-    return StreamThrough(response, request_data).serve()
+) -> AsyncIterator[object] | None:
+    """The iterator ``async_data_generator`` reads instead of ``response``, or None when the fast lane steps aside.
+
+    When the proxy would have wrapped the stream in ``async_post_call_streaming_iterator_hook`` (whose only
+    hooks here leave chat chunks alone), the fast lane does what that wrapper does for a chat stream: it
+    records the text served and, when the stream fails, settles the parked success logging.
+    """
+    try:
+        reason = "a Responses API stream" if responses_stream_errors else None
+        reason = reason or _step_aside_reason(response, request_data, proxy_logging_obj)
+    except Exception as error:  # a check that fails leaves the stream to the ordinary path
+        reason = f"could not check: {error!r}"
+    if reason is not None:
+        verbose_proxy_logger.debug("stream_through: steps aside (%s)", reason)
+        return None
+    served = ServedText() if proxy_logging_obj.needs_iterator_wrap() else None
+    wrapper = _provider_wrapper(response)
+    assert wrapper is not None
+    return StreamThrough(response, wrapper, request_data, served).serve()
 
 
 class StreamThrough:
     """One stream: the backend's bytes in, the client's bytes and the wrapper's chunks out, in order."""
 
-    def __init__(self, wrapper: CustomStreamWrapper, request_data: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        driver: AsyncIterator[Any],
+        wrapper: CustomStreamWrapper,
+        request_data: dict[str, Any],
+        served: ServedText | None = None,
+    ) -> None:
+        #: What the proxy would have read (the router's fallback wrapper, or ``wrapper`` itself).
+        self._driver = driver
+        #: The wrapper that reads the provider stream: its ``completion_stream`` becomes ``_feed``.
         self._wrapper = wrapper
         self._request_data = request_data
+        self._served = served
         self._sdk = _sdk_stream(wrapper)
         self._http: httpx.Response = self._sdk.response
         self._reader: AsyncIterator[bytes] | None = None
         self._decoder = SSEDecoder()
         self._ended = False
-        #: Client output in order: rendered bytes, or the slot of a real-path event.
-        self._items: deque[bytes | _Slot] = deque()
+        #: Client output in order: a fast-lane event (frame, choice index, content), or the slot of a real-path event.
+        self._items: deque[tuple[bytes, int, str] | _Slot] = deque()
         #: Real-path events not yet handed to the wrapper: (slot, build the SDK chunk or raise).
         self._queue: deque[tuple[_Slot, Callable[[], Any]]] = deque()
         self._given: _Slot | None = None
         self._run: list[str] = []
         self._run_event: dict[str, Any] | None = None
-        self._template: tuple[dict[str, Any], bytes, bytes] | None = None
+        #: (the event without its content, the frame before the content's JSON, after it, the choice index)
+        self._template: tuple[dict[str, Any], bytes, bytes, int] | None = None
         self._learning: tuple[_Slot, dict[str, Any], str] | None = None
         self._previous_content: object = None
         self._last_given_content: object = None
@@ -137,33 +200,47 @@ class StreamThrough:
     # -- the iterator the proxy reads -------------------------------------------------------------
 
     async def serve(self) -> AsyncIterator[object]:
-        wrapper: Final = self._wrapper
-        wrapper.completion_stream = self._feed()
+        self._wrapper.completion_stream = self._feed()
         try:
             while True:
                 for item in self._ready():
                     yield item
-                if self._items or self._queue:
-                    if not await self._advance():
-                        break
+                if not self._items and not self._queue and not self._ended:
+                    await self._pump()
                     continue
-                if self._ended:
+                if self._ended and not self._queue:
                     self._flush_run()
                     if self._queue:
                         continue
-                    if not await self._advance():
-                        break
-                    continue
-                await self._pump()
+                if not await self._advance():
+                    break
             for item in self._ready():
                 yield item
+        except (GeneratorExit, asyncio.CancelledError):
+            self._record_served()
+            raise
+        except Exception as error:
+            self._record_served()
+            if self._served is not None and not ProxyLogging._discard_deferred_stream_logging_for_failure(
+                self._request_data, error
+            ):
+                ProxyLogging.fire_deferred_stream_logging(self._request_data)
+            raise
+        else:
+            self._record_served()
         finally:
             await self._http.aclose()
+
+    def _record_served(self) -> None:
+        """What ``async_post_call_streaming_iterator_hook`` records: the text the client was sent."""
+        logging_obj: Final = self._request_data.get("litellm_logging_obj")
+        if self._served is not None and isinstance(logging_obj, Logging):
+            record_served_output_texts(logging_obj.model_call_details, self._served.texts())
 
     async def _advance(self) -> bool:
         """One ``__anext__`` of the wrapper; its chunk goes to the slot of the event it came from."""
         try:
-            chunk = await self._wrapper.__anext__()
+            chunk = await self._driver.__anext__()
         except StopAsyncIteration:
             self._resolve_given()
             return False
@@ -177,20 +254,25 @@ class StreamThrough:
         return True
 
     def _ready(self) -> list[object]:
-        """The output at the head of the stream that is known: bytes joined per run of bytes, chunks as they are."""
+        """The output at the head of the stream that is known: frames joined per read, chunks as they are."""
         out: list[object] = []
         pending: list[bytes] = []
         items: Final = self._items
+        served: Final = self._served
         while items:
             head = items[0]
-            if isinstance(head, bytes):
-                pending.append(head)
+            if isinstance(head, tuple):
+                pending.append(head[0])
+                if served is not None:
+                    served.add(head[1], head[2])
             elif head.done:
                 if head.output is not None and not head.discard:
                     if pending:
                         out.append(b"".join(pending))
                         pending = []
                     out.append(head.output)
+                    if served is not None:
+                        served.add_chunk(head.output)
             else:
                 break
             items.popleft()
@@ -267,7 +349,7 @@ class StreamThrough:
         if content is not None:
             template = self._template
             assert template is not None
-            self._items.append(template[1] + dumps(content) + template[2])
+            self._items.append((template[1] + dumps(content) + template[2], template[3], content))
             if not self._run:
                 self._run_event = data
             self._run.append(content)
@@ -355,7 +437,50 @@ class StreamThrough:
         if rendered.count(needle) != 1:
             return
         prefix, suffix = rendered.split(needle)
-        self._template = (_without_content(data), prefix, suffix)
+        index = data["choices"][0].get("index")
+        if type(index) is not int:
+            return
+        self._template = (_without_content(data), prefix, suffix, index)
+
+
+class ServedText:
+    """``served_stream_output_texts`` of the chunks served, folded: the text per choice index."""
+
+    __slots__ = ("_texts", "_count", "_seen")
+
+    def __init__(self) -> None:
+        self._texts: dict[int, RunningText] = {}
+        self._count = 0
+        self._seen = False
+
+    def add(self, index: int, content: str) -> None:
+        self._seen = True
+        if index >= self._count:
+            self._count = index + 1
+        text = self._texts.get(index)
+        if text is None:
+            text = self._texts[index] = RunningText()
+        text.add(content)
+
+    def add_chunk(self, chunk: object) -> None:
+        self._seen = True
+        if not isinstance(chunk, ModelResponseStream):
+            return
+        for choice in chunk.choices:
+            index = choice.index
+            if index >= self._count:
+                self._count = index + 1
+            content = choice.delta.content
+            if isinstance(content, str):
+                self.add(index, content)
+
+    def texts(self) -> tuple[str | None, ...] | None:
+        if not self._seen:
+            return None
+        texts: Final = tuple(
+            str(text) if (text := self._texts.get(index)) is not None else None for index in range(self._count)
+        )
+        return texts if any(text is not None for text in texts) else None
 
 
 def _plain_content(data: Mapping[str, Any]) -> str | None:
