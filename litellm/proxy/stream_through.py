@@ -67,12 +67,16 @@ def enabled() -> bool:
 class _Slot:
     """Where the wrapper's chunk for one real-path event goes in the client's stream."""
 
-    __slots__ = ("done", "output", "discard")
+    __slots__ = ("done", "output", "discard", "candidate", "after_first")
 
     def __init__(self, discard: bool = False) -> None:
         self.done = False
         self.output: object = None
         self.discard = discard
+        #: A plain text event (event, content) whose rendering may become the template.
+        self.candidate: tuple[dict[str, Any], str] | None = None
+        #: The wrapper had served its first chunk before this event (so the role is not added to it).
+        self.after_first = False
 
 
 def _step_aside_reason(response: object, request_data: Mapping[str, Any], proxy_logging_obj: Any) -> str | None:
@@ -183,17 +187,21 @@ class StreamThrough:
         self._http: httpx.Response = self._sdk.response
         self._reader: AsyncIterator[bytes] | None = None
         self._decoder = SSEDecoder()
-        self._ended = False
+        #: Nothing more will be read from the backend (end of body, ``[DONE]``, a failure).
+        self._eof = False
+        #: Events read and not yet taken: (event name, data), or (None, the read's failure).
+        self._events: deque[tuple[str | None, Any]] = deque()
         #: Client output in order: a fast-lane event (frame, choice index, content), or the slot of a real-path event.
         self._items: deque[tuple[bytes, int, str] | _Slot] = deque()
         #: Real-path events not yet handed to the wrapper: (slot, build the SDK chunk or raise).
         self._queue: deque[tuple[_Slot, Callable[[], Any]]] = deque()
         self._given: _Slot | None = None
+        #: A template candidate handed to the wrapper and not answered yet: taking more events waits for it.
+        self._learning: _Slot | None = None
         self._run: list[str] = []
         self._run_event: dict[str, Any] | None = None
         #: (the event without its content, the frame before the content's JSON, after it, the choice index)
         self._template: tuple[dict[str, Any], bytes, bytes, int] | None = None
-        self._learning: tuple[_Slot, dict[str, Any], str] | None = None
         self._previous_content: object = None
         self._last_given_content: object = None
 
@@ -203,17 +211,21 @@ class StreamThrough:
         self._wrapper.completion_stream = self._feed()
         try:
             while True:
+                while self._events and self._learning is None:
+                    self._take(*self._events.popleft())
                 for item in self._ready():
                     yield item
-                if not self._items and not self._queue and not self._ended:
-                    await self._pump()
+                if self._queue or self._learning is not None:
+                    if not await self._advance():
+                        break
+                elif self._events:
                     continue
-                if self._ended and not self._queue:
+                elif self._eof:
                     self._flush_run()
-                    if self._queue:
-                        continue
-                if not await self._advance():
-                    break
+                    if not self._queue and not await self._advance():
+                        break
+                else:
+                    await self._pump()
             for item in self._ready():
                 yield item
         except (GeneratorExit, asyncio.CancelledError):
@@ -238,18 +250,18 @@ class StreamThrough:
             record_served_output_texts(logging_obj.model_call_details, self._served.texts())
 
     async def _advance(self) -> bool:
-        """One ``__anext__`` of the wrapper; its chunk goes to the slot of the event it came from."""
+        """One ``__anext__`` of what the proxy reads; its chunk goes to the slot of the event it came from."""
         try:
             chunk = await self._driver.__anext__()
         except StopAsyncIteration:
             self._resolve_given()
             return False
         slot = self._given
-        if slot is None:  # the wrapper's own end-of-stream chunks (finish reason, usage)
+        self._given = None
+        if slot is None:  # the wrapper's own end-of-stream chunks (finish reason, usage), or a fallback's
             slot = _Slot()
             self._items.append(slot)
         slot.done, slot.output = True, chunk
-        self._given = None
         self._learn(slot)
         return True
 
@@ -283,27 +295,33 @@ class StreamThrough:
     # -- what the wrapper reads -----------------------------------------------------------------
 
     async def _feed(self) -> AsyncIterator[Any]:
-        """The wrapper's provider stream: the real-path events, read from the network when it needs more."""
+        """The wrapper's provider stream: the real-path events, read from the backend when it needs more."""
         while True:
             if self._queue:
                 self._resolve_given()
                 slot, build = self._queue.popleft()
+                slot.after_first = bool(self._wrapper.sent_first_chunk)
                 self._given = slot
                 yield build()
                 continue
-            if self._ended:
+            self._resolve_given()
+            if self._events:
+                self._take(*self._events.popleft())
+            elif self._eof:
                 self._flush_run()
-                if self._queue:
-                    continue
-                self._resolve_given()
-                return
-            await self._pump()
+                if not self._queue:
+                    return
+            else:
+                await self._pump()
 
     def _resolve_given(self) -> None:
-        """The wrapper took the last event and asked for the next: that event served nothing."""
-        if self._given is not None:
-            self._given.done = True
+        """The wrapper took the last event and asks for the next: that event served nothing."""
+        slot = self._given
+        if slot is not None:
+            slot.done = True
             self._given = None
+            if self._learning is slot:
+                self._learning = None
 
     # -- the backend's bytes --------------------------------------------------------------------
 
@@ -314,19 +332,21 @@ class StreamThrough:
         try:
             data = await self._reader.__anext__()
         except StopAsyncIteration:
-            self._ended = True  # an event without its blank line is dropped, as the SDK's decoder does
+            self._eof = True  # an event without its blank line is dropped, as the SDK's decoder does
             return
         except Exception as error:
-            self._fail(error)
+            self._eof = True
+            self._events.append((None, error))
             return
-        for event, payload in self._decoder.feed(data):
-            if self._ended:
-                break
-            self._take(event, payload)
+        self._events.extend(self._decoder.feed(data))
 
-    def _take(self, event: str, payload: bytes) -> None:
+    def _take(self, event: str | None, payload: Any) -> None:
+        if event is None:
+            self._fail(payload)
+            return
         if payload.startswith(b"[DONE]"):
-            self._ended = True
+            self._eof = True
+            self._events.clear()
             return
         data: Any
         try:
@@ -342,8 +362,9 @@ class StreamThrough:
             return
         if isinstance(data, dict) and data.get("error"):
             self._flush_run()
-            self._ended = True
             self._real(lambda: _raise_error_as_sdk(self._http, data))
+            self._eof = True
+            self._events.clear()
             return
         content = self._fast_content(data) if not event else None
         if content is not None:
@@ -358,27 +379,20 @@ class StreamThrough:
                 self._flush_run()
             return
         self._flush_run()
-        if event.startswith("thread."):
-            sdk_data: object = {"data": data, "event": event}
-        else:
-            sdk_data = data
+        sdk_data: object = {"data": data, "event": event} if event.startswith("thread.") else data
         slot = self._real(lambda: self._build(sdk_data))
         content = _plain_content(data) if isinstance(data, dict) else None
         self._previous_content = content
         self._last_given_content = content
-        if (
-            self._template is None
-            and content
-            and not event
-            and self._wrapper.sent_first_chunk
-            and "role" not in data["choices"][0]["delta"]
-        ):
-            self._learning = (slot, data, content)
+        if self._template is None and content and not event and "role" not in data["choices"][0]["delta"]:
+            slot.candidate = (data, content)
+            self._learning = slot
 
     def _fail(self, error: Exception) -> None:
         """Nothing after this reaches the client; the wrapper receives the error after the text before it."""
         self._flush_run()
-        self._ended = True
+        self._eof = True
+        self._events.clear()
         self._real(lambda: _raise(error))
 
     def _real(self, build: Callable[[], Any], discard: bool = False) -> _Slot:
@@ -425,11 +439,12 @@ class StreamThrough:
 
     def _learn(self, slot: _Slot) -> None:
         """Learn the template from the chunk the real path made for a plain text event, if it renders as one."""
-        learning = self._learning
-        if learning is None or learning[0] is not slot:
+        if self._learning is slot:
+            self._learning = None
+        candidate = slot.candidate
+        if candidate is None or self._template is not None or not slot.after_first:
             return
-        self._learning = None
-        _, data, content = learning
+        data, content = candidate
         rendered = _render(slot.output, self._request_data)
         if rendered is None:
             return
