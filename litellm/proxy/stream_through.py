@@ -164,6 +164,7 @@ def stream_through(
     served = ServedText() if proxy_logging_obj.needs_iterator_wrap() else None
     wrapper = _provider_wrapper(response)
     assert wrapper is not None
+    verbose_proxy_logger.debug("stream_through: serving the stream of %s", wrapper.model)
     return StreamThrough(response, wrapper, request_data, served).serve()
 
 
