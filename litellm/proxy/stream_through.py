@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
+import anyio
 import httpx
 
 import litellm
@@ -231,6 +232,7 @@ class StreamThrough:
                 yield item
         except (GeneratorExit, asyncio.CancelledError):
             self._record_served()
+            await self._hand_over_sent_text()
             raise
         except Exception as error:
             self._record_served()
@@ -243,6 +245,29 @@ class StreamThrough:
             self._record_served()
         finally:
             await self._http.aclose()
+
+    async def _hand_over_sent_text(self) -> None:
+        """The client went away: give the wrapper the text it was already sent, nothing more.
+
+        The proxy bills a disconnected stream from the chunks the wrapper kept; upstream's wrapper had made a chunk
+        for everything sent. Text sent from the fast lane is in the pending run (and in runs handed over but not yet
+        read by the wrapper) unless a real-path event is still waiting before it, in which case it was not sent.
+        """
+        sent: deque[tuple[_Slot, Callable[[], Any]]] = deque()
+        for entry in self._queue:
+            if not entry[0].discard:
+                break
+            sent.append(entry)
+        else:
+            self._flush_run()
+            sent = deque(entry for entry in self._queue if entry[0].discard)
+        self._queue, self._events, self._eof = sent, deque(), True
+        with anyio.CancelScope(shield=True):
+            while self._queue:
+                try:
+                    await self._wrapper.__anext__()
+                except BaseException:  # noqa: BLE001  # the client is gone: nothing to report it to
+                    return
 
     def _record_served(self) -> None:
         """What ``async_post_call_streaming_iterator_hook`` records: the text the client was sent."""

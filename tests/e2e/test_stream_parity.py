@@ -216,3 +216,32 @@ def test_a_failing_backend_stream_ends_as_upstream_ends_it(proxies, case, model,
     fork_events, fork_log = results["fork"]
     assert '"error"' in fork_events[-1] or '"error"' in fork_events[-2], fork_events[-2:]
     assert fork_log["kind"] == "failure"
+
+
+@pytest.mark.parametrize("name", ["fork", "fork-per-chunk", "upstream"])
+def test_a_client_that_goes_away_mid_stream_cancels_the_backend_stream(proxies, backend, name):
+    """The backend's stream is closed, and the text sent so far is billed (how much more the proxy had read when it
+    noticed depends on timing, so the billed text is checked to cover what the client received)."""
+    proxy = proxies[name]
+    proxy.clear_events()
+    before = backend.disconnects
+    body = {"model": "parity/text+tokens=400+delay=0.02", "messages": [{"role": "user", "content": "bye"}], "stream": True}
+    received = []
+    with httpx.stream(
+        "POST",
+        f"{proxy.url}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {MASTER_KEY}"},
+        timeout=60,
+        trust_env=False,
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                received.append(json.loads(line[len("data: ") :]))
+            if len(received) == 10:
+                break
+    assert backend.wait_for(lambda: backend.disconnects > before, timeout=10), "the backend stream was not cancelled"
+    sent_text = "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in received)
+    event = logged(proxy)
+    assert event["kind"] == "success" and event["completion_tokens"] > 0
+    assert event["response"]["choices"][0]["message"]["content"].startswith(sent_text), (sent_text, event["response"])
