@@ -410,7 +410,8 @@ class StreamThrough:
         content = _plain_content(data) if isinstance(data, dict) else None
         self._previous_content = content
         self._last_given_content = content
-        if self._template is None and content and not event and "role" not in data["choices"][0]["delta"]:
+        if content and not event and "role" not in data["choices"][0]["delta"]:
+            # A text event the template does not fit (the first, or one whose other fields changed): learn anew.
             slot.candidate = (data, content)
             self._learning = slot
 
@@ -454,21 +455,17 @@ class StreamThrough:
         event = self._run_event
         assert event is not None
         self._run, self._run_event = [], None
-        joined = "".join(run)
-        pieces = [joined]
-        if joined == self._last_given_content:  # keep the wrapper's repetition count what it would have been
-            pieces = ["".join(run[:-1]), run[-1]] if len(run) > 1 else [run[-1]]
-        for piece in pieces:
+        for piece in _pieces(run, self._last_given_content):
             data = _with_content(event, piece)
             self._real(lambda data=data: self._build(data), discard=True)
-        self._last_given_content = pieces[-1]
+        self._last_given_content = run[-1]
 
     def _learn(self, slot: _Slot) -> None:
         """Learn the template from the chunk the real path made for a plain text event, if it renders as one."""
         if self._learning is slot:
             self._learning = None
         candidate = slot.candidate
-        if candidate is None or self._template is not None or not slot.after_first:
+        if candidate is None or not slot.after_first:
             return
         data, content = candidate
         rendered = _render(slot.output, self._request_data)
@@ -522,6 +519,23 @@ class ServedText:
             str(text) if (text := self._texts.get(index)) is not None else None for index in range(self._count)
         )
         return texts if any(text is not None for text in texts) else None
+
+
+def _pieces(run: list[str], previous: object) -> list[str]:
+    """The run as few chunks as keeps the wrapper's count of repeated chunks what it would have been.
+
+    The wrapper counts a chunk whose content equals the one before it (``REPEATED_STREAMING_CHUNK_LIMIT``). In a run
+    no event equals the one before it (the fast lane leaves those to the real path), so the count after each event
+    was 1. Handed over as the run less its last event, then the last event, the count stays 1 when neither piece
+    equals the chunk before it, and the event after the run is compared with the same content as upstream compared
+    it with. Otherwise every event is handed over alone.
+    """
+    if len(run) == 1:
+        return run
+    head = "".join(run[:-1])
+    if head == previous or head == run[-1]:
+        return run
+    return [head, run[-1]]
 
 
 def _plain_content(data: Mapping[str, Any]) -> str | None:
