@@ -86,8 +86,19 @@ def tool_calls(choice: int) -> list[dict[str, Any]]:
     ]
 
 
-#: Text deltas a serializer can get wrong (quotes, escapes, control characters, non-ASCII), and repeats.
-TRICKY = ['"quoted" ', "back\\slash ", "line\nbreak ", "tab\there ", "ctl\x01 ", "é ", "日本 ", "😀 ", "\u2028 ", "</x> "]
+#: Text deltas a serializer can get wrong: quotes, escapes, control characters, non-ASCII, a line separator.
+TRICKY = [
+    '"quoted" ',
+    "back\\slash ",
+    "line\nbreak ",
+    "tab\there ",
+    "ctl\x01 ",
+    "é ",
+    "日本 ",
+    "😀 ",
+    "\u2028 ",
+    "</x> ",
+]
 
 
 def tricky_words(tokens: int) -> list[str]:

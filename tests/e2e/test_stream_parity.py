@@ -225,7 +225,11 @@ def test_a_client_that_goes_away_mid_stream_cancels_the_backend_stream(proxies, 
     proxy = proxies[name]
     proxy.clear_events()
     before = backend.disconnects
-    body = {"model": "parity/text+tokens=400+delay=0.02", "messages": [{"role": "user", "content": "bye"}], "stream": True}
+    body = {
+        "model": "parity/text+tokens=400+delay=0.02",
+        "messages": [{"role": "user", "content": "bye"}],
+        "stream": True,
+    }
     received = []
     with httpx.stream(
         "POST",
