@@ -47,6 +47,8 @@ class Mirror:
 _BUILDER_UTILS: Final = "litellm.litellm_core_utils.streaming_chunk_builder_utils"
 _STREAMING_HANDLER: Final = "litellm.litellm_core_utils.streaming_handler"
 _MAIN: Final = "litellm.main"
+_PROXY_SERVER: Final = "litellm.proxy.proxy_server"
+_PROXY_UTILS: Final = "litellm.proxy.utils"
 
 PRIVATE_NAMES: Final[tuple[PrivateName, ...]] = (
     PrivateName(
@@ -94,6 +96,36 @@ PRIVATE_NAMES: Final[tuple[PrivateName, ...]] = (
         _MAIN,
         "_set_stream_builder_response_cost",
         "(response, logging_obj) -> None: the assembled response's cost set as stream_chunk_builder does",
+    ),
+    # The proxy's SSE writing (async_data_generator), read by litellm/proxy/stream_through.py.
+    PrivateName(
+        _PROXY_SERVER,
+        "_get_client_requested_model_for_streaming",
+        "(request_data=) -> str: the model name the client asked for, which streamed chunks carry",
+    ),
+    PrivateName(
+        _PROXY_SERVER,
+        "_restamp_streaming_chunk_model",
+        "(*, chunk, requested_model_from_client, request_data, model_mismatch_logged, ...) -> (chunk, bool): "
+        "the chunk as the client receives it (its model renamed)",
+    ),
+    PrivateName(
+        _PROXY_SERVER,
+        "_is_injected_stream_usage_artifact",
+        "(chunk) -> bool: a usage chunk the proxy asked the backend for and does not send",
+    ),
+    PrivateName(_PROXY_SERVER, "_serialize_streaming_chunk", "(chunk) -> str | bytes: a chunk's JSON as sent"),
+    PrivateName(_PROXY_SERVER, "_format_streaming_sse_chunk", "(chunk=) -> str | bytes: the SSE frame around it"),
+    PrivateName(
+        _PROXY_UTILS,
+        "_post_call_pipelines",
+        "(request_data) -> tuple: the request's post_call guardrail pipelines (empty: none)",
+    ),
+    PrivateName(
+        _PROXY_UTILS,
+        "ProxyLogging._discard_deferred_stream_logging_for_failure",
+        "static; (request_data, error) -> bool: drops the parked success logging of a stream that failed, "
+        "False when the caller should fire it",
     ),
 )
 
@@ -170,3 +202,32 @@ def calculate_usage_from_summary(
         reasoning_tokens=reasoning_tokens,
         count_prompt_tokens=count_prompt_tokens,
     )
+
+
+def stream_chunk_frame(chunk: object, request_data: dict[str, Any]) -> bytes | None:
+    """The SSE frame the proxy's ``async_data_generator`` writes for a chunk of a chat stream that no fallback and
+    no per-chunk hook touched, or None when it writes none for it."""
+    from litellm.proxy import proxy_server
+
+    restamped, _ = proxy_server._restamp_streaming_chunk_model(
+        chunk=chunk,
+        requested_model_from_client=proxy_server._get_client_requested_model_for_streaming(request_data=request_data),
+        request_data=request_data,
+        model_mismatch_logged=True,
+    )
+    if request_data.get("_litellm_strip_stream_usage") and proxy_server._is_injected_stream_usage_artifact(restamped):
+        return None
+    frame: Final = proxy_server._format_streaming_sse_chunk(chunk=proxy_server._serialize_streaming_chunk(restamped))
+    return frame if isinstance(frame, bytes) else frame.encode()
+
+
+def has_post_call_pipelines(request_data: dict[str, Any]) -> bool:
+    from litellm.proxy.utils import _post_call_pipelines
+
+    return bool(_post_call_pipelines(request_data))
+
+
+def discard_deferred_stream_logging_for_failure(request_data: dict[str, Any], error: Exception) -> bool:
+    from litellm.proxy.utils import ProxyLogging
+
+    return bool(ProxyLogging._discard_deferred_stream_logging_for_failure(request_data, error))

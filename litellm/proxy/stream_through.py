@@ -30,6 +30,7 @@ Events that arrive in one backend read go to the client in one write. ``stream_t
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from collections import deque
@@ -38,6 +39,7 @@ from typing import Any, Final
 
 import anyio
 import httpx
+from pydantic import BaseModel
 
 import litellm
 from litellm._logging import verbose_proxy_logger
@@ -46,8 +48,13 @@ from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.running_text import RunningText
 from litellm.litellm_core_utils.served_output_texts import record_served_output_texts
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from litellm.litellm_core_utils.upstream_surface import (
+    discard_deferred_stream_logging_for_failure,
+    has_post_call_pipelines,
+    stream_chunk_frame,
+)
 from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
-from litellm.proxy.utils import ProxyLogging, _post_call_pipelines
+from litellm.proxy.utils import ProxyLogging
 from litellm.types.utils import ModelResponseStream
 
 #: ``litellm_settings: {stream_through: false}`` (or ``LITELLM_STREAM_THROUGH=false``) turns the fast lane off.
@@ -80,7 +87,7 @@ class _Slot:
         self.after_first = False
 
 
-def _step_aside_reason(response: object, request_data: Mapping[str, Any], proxy_logging_obj: Any) -> str | None:
+def _step_aside_reason(response: object, request_data: dict[str, Any], proxy_logging_obj: Any) -> str | None:
     """Why this stream must be read the ordinary way, or None when the fast lane may serve it."""
     if not enabled():
         return "turned off"
@@ -89,7 +96,7 @@ def _step_aside_reason(response: object, request_data: Mapping[str, Any], proxy_
         return f"not a provider stream: {type(response).__name__}"
     if wrapper.custom_llm_provider not in PROVIDERS:
         return f"provider {wrapper.custom_llm_provider!r} is not read through the OpenAI SDK"
-    if wrapper.sent_first_chunk or wrapper.chunks or response is not wrapper and response.chunks:
+    if wrapper.sent_first_chunk or wrapper.chunks or getattr(response, "chunks", None):
         return "the stream was already read"
     if proxy_logging_obj.needs_per_chunk_streaming_hook():
         return "a callback or guardrail reads every chunk"
@@ -121,12 +128,12 @@ def _provider_wrapper(response: object) -> CustomStreamWrapper | None:
     return None
 
 
-def _only_chat_neutral_iterator_hooks(request_data: Mapping[str, Any]) -> bool:
+def _only_chat_neutral_iterator_hooks(request_data: dict[str, Any]) -> bool:
     """The stream's iterator hooks leave chat chunks alone: the built-in ``ResponsesIDSecurity`` only, no pipelines."""
     overrides: Final = ProxyLogging.callback_capabilities().iterator_overrides
     if not all(type(callback) is ResponsesIDSecurity and kind == "override" for callback, kind in overrides):
         return False
-    return not _post_call_pipelines(request_data)
+    return not has_post_call_pipelines(request_data)
 
 
 def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
@@ -236,9 +243,7 @@ class StreamThrough:
             raise
         except Exception as error:
             self._record_served()
-            if self._served is not None and not ProxyLogging._discard_deferred_stream_logging_for_failure(
-                self._request_data, error
-            ):
+            if self._served is not None and not discard_deferred_stream_logging_for_failure(self._request_data, error):
                 ProxyLogging.fire_deferred_stream_logging(self._request_data)
             raise
         else:
@@ -456,8 +461,7 @@ class StreamThrough:
         assert event is not None
         self._run, self._run_event = [], None
         for piece in _pieces(run, self._last_given_content):
-            data = _with_content(event, piece)
-            self._real(lambda data=data: self._build(data), discard=True)
+            self._real(functools.partial(self._build, _with_content(event, piece)), discard=True)
         self._last_given_content = run[-1]
 
     def _learn(self, slot: _Slot) -> None:
@@ -468,7 +472,9 @@ class StreamThrough:
         if candidate is None or not slot.after_first:
             return
         data, content = candidate
-        rendered = _render(slot.output, self._request_data)
+        if not isinstance(slot.output, BaseModel):
+            return
+        rendered = stream_chunk_frame(slot.output, self._request_data)
         if rendered is None:
             return
         needle = dumps(content)
@@ -560,26 +566,6 @@ def _without_content(data: Mapping[str, Any]) -> dict[str, Any]:
 def _with_content(data: Mapping[str, Any], content: str) -> dict[str, Any]:
     choice = data["choices"][0]
     return {**data, "choices": [{**choice, "delta": {**choice["delta"], "content": content}}]}
-
-
-def _render(chunk: object, request_data: dict[str, Any]) -> bytes | None:
-    """The SSE frame ``async_data_generator`` writes for a chunk of a stream without fallbacks or hooks."""
-    from pydantic import BaseModel
-
-    from litellm.proxy import proxy_server
-
-    if not isinstance(chunk, BaseModel):
-        return None
-    restamped, _ = proxy_server._restamp_streaming_chunk_model(
-        chunk=chunk,
-        requested_model_from_client=proxy_server._get_client_requested_model_for_streaming(request_data=request_data),
-        request_data=request_data,
-        model_mismatch_logged=True,
-    )
-    if request_data.get("_litellm_strip_stream_usage") and proxy_server._is_injected_stream_usage_artifact(restamped):
-        return None
-    frame = proxy_server._format_streaming_sse_chunk(chunk=proxy_server._serialize_streaming_chunk(restamped))
-    return frame if isinstance(frame, bytes) else frame.encode()
 
 
 def _raise(error: Exception) -> Any:
