@@ -16,15 +16,18 @@ SDK has read any of it) and decides event by event:
   usage, logprobs, ``n > 1``, errors, anything new) is built by the SDK's own
   ``_process_response_data`` and handed to the very ``CustomStreamWrapper`` the proxy would have
   read, whose chunk the proxy renders as always. Before it, the pending run is handed to the wrapper as
-  one text chunk (its output is not sent: the client already has those bytes), so the wrapper's state,
-  the response logged at the end, usage, cost, cache and callbacks are the same as if each chunk had
-  passed through it. A template is learnt from a chunk the real path rendered, and only when that
+  text chunks whose output is not sent (the client already has those bytes; ``_pieces`` keeps the
+  wrapper's repeated-chunk count), so the wrapper's state, the response logged at the end, usage, cost,
+  cache and callbacks are the same as if each chunk had passed through it. A template is learnt (anew
+  when the text events' other fields change) from a chunk the real path rendered, and only when that
   rendering is exactly ``prefix + json(content) + suffix``.
 
 The end of the stream (finish chunk, usage chunk, logging, spend, cache) is the wrapper's own code.
 Events that arrive in one backend read go to the client in one write. ``stream_through`` steps aside
-(returns the wrapper, read the ordinary way) whenever it cannot prove the output identical: see
-``_step_aside_reason`` and docs/streaming-cpu.md.
+(the proxy reads the stream the ordinary way) whenever it cannot prove the output identical: see
+``_step_aside_reason`` and docs/streaming-cpu.md. The proxy's private names it relies on go through
+``upstream_surface``; from the OpenAI SDK it uses the stream's ``response``, ``_cast_to``, ``_options`` and
+``_client._process_response_data`` (what ``AsyncStream.__stream__`` itself calls per event).
 """
 
 from __future__ import annotations
