@@ -150,20 +150,28 @@ def fetch(pin: Pin) -> Path:
 GROUP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
-def series_entries() -> list[str]:
-    """The series as written in patches/series: ``<group>/<file>.patch`` entries in application order."""
+def series_entries(ungrouped_ok: bool = False) -> list[str]:
+    """The series as written in patches/series: ``<group>/<file>.patch`` entries in application order.
+
+    ``ungrouped_ok``: also accept a bare ``<file>.patch`` (export files it into a group by its commit's trailer).
+    """
     lines = [line.strip() for line in (PATCH_DIR / "series").read_text().splitlines()]
     entries = [line for line in lines if line and not line.startswith("#")]
     misplaced = [e for e in entries if len(e.split("/")) != 2 or not GROUP_NAME.fullmatch(e.split("/")[0])]
+    if ungrouped_ok:
+        misplaced = [e for e in misplaced if "/" in e]
     if misplaced:
+        groups = sorted({e.split("/")[0] for e in entries if e not in misplaced}) or ["<group>"]
         raise BuildError(
-            f"patches/series entries must be <group folder>/<file>.patch (docs/maintaining.md): {misplaced}"
+            f"patches/series entries must be <group folder>/<file>.patch: {misplaced}. Move each patch into its "
+            f"feature group's folder (`git mv patches/NAME patches/GROUP/NAME`) and write its line in patches/series "
+            f'as GROUP/NAME; groups: {", ".join(groups)} (docs/maintaining.md, "Patch names and groups")'
         )
     return entries
 
 
-def series() -> list[Path]:
-    patches = [PATCH_DIR / entry for entry in series_entries()]
+def series(ungrouped_ok: bool = False) -> list[Path]:
+    patches = [PATCH_DIR / entry for entry in series_entries(ungrouped_ok)]
     missing = [patch_name(p) for p in patches if not p.exists()]
     if missing:
         raise BuildError(f"patches/series names missing patches: {missing}")
@@ -282,7 +290,7 @@ def make_tree(pin: Pin) -> Path:
     git("add", "--all", cwd=TREE_DIR)
     git("commit", "--quiet", "--no-verify", "-m", f"{pin.name} {pin.version} (pristine wheel)", cwd=TREE_DIR)
     git("tag", UPSTREAM_TAG, cwd=TREE_DIR)
-    patches = [str(p) for p in series()]
+    patches = [str(p) for p in series(ungrouped_ok=True)]  # export then files a bare entry into its group
     if patches:
         git("am", "--quiet", "--keep-cr", *patches, cwd=TREE_DIR)
     link_modules()
@@ -386,7 +394,8 @@ def format_series(into: Path) -> list[Exported]:
 
 
 def group_of(entry: str) -> str:
-    return entry.split("/", 1)[0]
+    """The group folder of a series entry ("" for a bare file name: a patch not filed into a group yet)."""
+    return entry.split("/", 1)[0] if "/" in entry else ""
 
 
 def _number(entry: str) -> int:
@@ -409,7 +418,7 @@ def series_names(exported: list[Exported]) -> list[str]:
       trailer stops the export, with a message that lists the groups: its position does not decide.
     - A trailer on an existing patch's commit moves the patch (its file name unchanged) to that folder.
     """
-    current = series_entries()
+    current = series_entries(ungrouped_ok=True)
     unclaimed = list(current)
     exported_slugs = {patch.slug for patch in exported}
     names: list[str] = []
@@ -428,10 +437,13 @@ def series_names(exported: list[Exported]) -> list[str]:
         if entry is not None:
             unclaimed.remove(entry)
             origins.append(entry)
-            name = entry.rsplit("/", 1)[1]
+            name = entry.rsplit("/", 1)[-1]
             if entry is renamed:
                 name = f"{_number(entry):04d}-{patch.slug}"
-            names.append(f"{patch.group or group_of(entry)}/{name}")
+            group = patch.group or group_of(entry)
+            if not group:  # a bare file name in the series (made before the group folders): its trailer files it
+                ungrouped.append(patch)
+            names.append(f"{group}/{name}" if group else "")
             continue
         origins.append(None)
         if patch.group is None:
@@ -454,18 +466,19 @@ def next_number(group: str, entries: list[str]) -> int:
     numbers = [_number(e) for e in entries if e and group_of(e) == group]
     if numbers:
         return max(numbers) + 1
-    return max((_number(e) for e in entries if e), default=0) // 100 * 100 + 101
+    highest = max((_number(e) for e in entries if e), default=None)
+    return 1 if highest is None else highest // 100 * 100 + 101
 
 
 def ungrouped_message(ungrouped: list[Exported], current: list[str]) -> str:
     counts: dict[str, int] = {}
-    for entry in current:
-        counts[group_of(entry)] = counts.get(group_of(entry), 0) + 1
+    for group in filter(None, map(group_of, current)):
+        counts[group] = counts.get(group, 0) + 1
     groups = ", ".join(f"{g} ({n} patch{'es' if n > 1 else ''})" for g, n in counts.items()) or "none yet"
     commits = "\n".join(f"  {p.commit}" for p in ungrouped)
     example = next(iter(counts), "my-feature")
     return (
-        f"{len(ungrouped)} new commit(s) in build/tree name no patch group:\n{commits}\n"
+        f"{len(ungrouped)} commit(s) in build/tree have no patch group (new, or outside a group folder):\n{commits}\n"
         f"Each patch lives in its feature group's folder under patches/; a new commit names its group with a "
         f"trailer line at the end of its message, e.g. `{GROUP_TRAILER}: {example}`.\n"
         f"Groups: {groups}. A new name starts a new group (claim its folder in upstream-pr/groups.toml).\n"
@@ -473,6 +486,13 @@ def ungrouped_message(ungrouped: list[Exported], current: list[str]) -> str:
         f"An earlier one: cd build/tree && git rebase -i {UPSTREAM_TAG} (mark it `reword`, add the line).\n"
         'Then run `make export` again (docs/maintaining.md, "Patch names and groups").'
     )
+
+
+def pr_kit_groups() -> set[str]:
+    """The patch folders upstream-pr/groups.toml claims (a pull request's, or kept in the fork)."""
+    path = ROOT / "upstream-pr" / "groups.toml"
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return {g["patch_group"] for g in data.get("group", [])} | set(data.get("not_upstream", {}).get("patch_groups", []))
 
 
 def export() -> list[Path]:
@@ -650,11 +670,10 @@ def main(argv: list[str] | None = None) -> int:
             require_tree()
             link_modules()
         elif args.command == "export":
-            groups = {group_of(entry) for entry in series_entries()}
             for patch in export():
                 print(patch.relative_to(ROOT))
-            for group in sorted({group_of(entry) for entry in series_entries()} - groups):
-                print(f"new patch group patches/{group}/: claim it in upstream-pr/groups.toml", file=sys.stderr)
+            for group in sorted({group_of(entry) for entry in series_entries()} - pr_kit_groups()):
+                print(f"patches/{group}/ is in no group of upstream-pr/groups.toml: claim it there", file=sys.stderr)
         elif args.command == "check-patches":
             check_patches(pin)
             print(f"ok: {len(series())} patches apply exactly to {pin.wheel}")

@@ -34,13 +34,16 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis"}
 
 
-def _load_forkbuild():
+def _load_forkbuild() -> ModuleType:
     spec = importlib.util.spec_from_file_location("forkbuild", Path(__file__).with_name("forkbuild.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError("tools/forkbuild.py cannot be loaded")
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("forkbuild", module)  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)

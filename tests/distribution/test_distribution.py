@@ -248,30 +248,43 @@ def exported_commits(fb, commits: list[str | tuple[str, str]]) -> list:
 )
 def test_export_keeps_each_patch_in_its_group(monkeypatch, commits, expected):
     fb = load_forkbuild()
-    monkeypatch.setattr(fb, "series_entries", lambda: list(SERIES))
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: list(SERIES))
     assert fb.series_names(exported_commits(fb, commits)) == expected
 
 
 def test_export_refuses_a_new_commit_without_a_group(monkeypatch):
     """Export does not guess a new commit's group from its position: it stops and says how to name one."""
     fb = load_forkbuild()
-    monkeypatch.setattr(fb, "series_entries", lambda: list(SERIES))
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: list(SERIES))
     commits = exported_commits(fb, ["a", "b", "x", "e", "y", "new", ("other", BS), "newer"])
     with pytest.raises(fb.BuildError) as refused:
         fb.series_names(commits)
     message = str(refused.value)
-    assert message.startswith("2 new commit(s) in build/tree name no patch group:")
+    assert message.startswith("2 commit(s) in build/tree have no patch group (new, or outside a group folder):")
     assert "c000006 feat: new\n" in message and "c000008 feat: newer\n" in message and "other" not in message
     assert "Groups: buffered-stream (3 patches), bounded-memory (2 patches)." in message
     assert "git commit --amend --no-edit --trailer 'Patch-Group: buffered-stream'" in message
+
+
+def test_export_files_a_patch_from_before_the_group_folders_by_its_trailer(monkeypatch):
+    """A branch made before the folders has bare entries (``0108-z.patch``): a trailer on the commit files it."""
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: [*SERIES, "0103-z.patch"])
+    with pytest.raises(fb.BuildError, match="have no patch group") as refused:
+        fb.series_names(exported_commits(fb, ["a", "b", "x", "e", "y", "z"]))
+    assert "c000006 feat: z\n" in str(refused.value)
+    filed = fb.series_names(exported_commits(fb, ["a", "b", "x", "e", "y", ("z", BM)]))
+    assert filed == [*SERIES, "bounded-memory/0103-z.patch"]
 
 
 def test_series_entries_must_be_in_a_group_folder(tmp_path, monkeypatch):
     fb = load_forkbuild()
     (tmp_path / "series").write_text("# comment\nbuffered-stream/0001-a.patch\n0002-b.patch\n")
     monkeypatch.setattr(fb, "PATCH_DIR", tmp_path)
-    with pytest.raises(fb.BuildError, match=r"must be <group folder>/<file>.patch .*\['0002-b.patch'\]"):
+    with pytest.raises(fb.BuildError, match=r"must be <group folder>/<file>.patch: \['0002-b.patch'\]") as refused:
         fb.series_entries()
+    assert "git mv patches/NAME patches/GROUP/NAME" in str(refused.value)
+    assert "groups: buffered-stream" in str(refused.value)
 
 
 @pytest.mark.parametrize(
