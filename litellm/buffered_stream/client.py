@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from litellm._logging import verbose_logger
 from litellm.buffered_stream.assemblers import (
     AnthropicMessageAssembler,
     Assembler,
@@ -34,6 +33,7 @@ from litellm.buffered_stream.quoting import QUOTE_LIMIT
 from litellm.buffered_stream.responses import ResponsesAssembler
 from litellm.buffered_stream.text_completion import TextCompletionAssembler
 from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
+from litellm.litellm_core_utils.upstream_surface import verbose_logger
 
 
 @dataclass

@@ -27,6 +27,7 @@ from litellm.buffered_stream.usage import estimate, lacks_usage, mark_estimated
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params
 from litellm.types.utils import ModelResponse
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
 
 
 def _stamp(response: object) -> object:
-    hidden = getattr(response, "_hidden_params", None)
+    hidden = hidden_params_of(response)
     if isinstance(hidden, dict):
         hidden["additional_headers"] = {**(hidden.get("additional_headers") or {}), RESPONSE_HEADER: "true"}
         hidden[FIELD] = True
@@ -136,13 +137,13 @@ def _assemble(
         response.usage = estimate(model, kwargs.get("messages"), response)  # type: ignore[attr-defined]
     if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
         mark_estimated(kwargs.get("metadata"))
-    (response._hidden_params or {}).pop("response_cost", None)  # priced below, from the final usage
-    hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
+    (hidden_params_of(response) or {}).pop("response_cost", None)  # priced below, from the final usage
+    hidden = {**(hidden_params_of(stream) or {}), **(hidden_params_of(response) or {})}
     try:
         hidden["response_cost"] = _cost(stream, response, model)
     except Exception:  # a model without a price has no cost, as on the native path
         hidden.setdefault("response_cost", None)
-    response._hidden_params = hidden
+    replace_hidden_params(response, hidden)
     return response
 
 

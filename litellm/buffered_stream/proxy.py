@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import litellm
-from litellm._logging import verbose_proxy_logger
 from litellm.buffered_stream.completion import RESPONSE_HEADER
 from litellm.buffered_stream.options import (
     DEFAULT_MAX_SECONDS,
@@ -33,6 +32,7 @@ from litellm.buffered_stream.options import (
     parse_seconds,
 )
 from litellm.exceptions import Timeout
+from litellm.litellm_core_utils.upstream_surface import verbose_proxy_logger
 
 _T = TypeVar("_T")
 

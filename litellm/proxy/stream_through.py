@@ -25,9 +25,9 @@ SDK has read any of it) and decides event by event:
 The end of the stream (finish chunk, usage chunk, logging, spend, cache) is the wrapper's own code.
 Events that arrive in one backend read go to the client in one write. ``stream_through`` steps aside
 (the proxy reads the stream the ordinary way) whenever it cannot prove the output identical: see
-``_step_aside_reason`` and docs/streaming-cpu.md. The proxy's private names it relies on go through
-``upstream_surface``; from the OpenAI SDK it uses the stream's ``response``, ``_cast_to``, ``_options`` and
-``_client._process_response_data`` (what ``AsyncStream.__stream__`` itself calls per event).
+``_step_aside_reason`` and docs/streaming-cpu.md. The private names it relies on (the proxy's SSE writing, the
+OpenAI SDK stream's ``_process_response_data``, what ``AsyncStream.__stream__`` calls per event) go through
+``upstream_surface``.
 """
 
 from __future__ import annotations
@@ -45,16 +45,18 @@ import httpx
 from pydantic import BaseModel
 
 import litellm
-from litellm._logging import verbose_proxy_logger
 from litellm.buffered_stream.decoders import SSEDecoder, dumps, loads
 from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.running_text import RunningText
 from litellm.litellm_core_utils.served_output_texts import record_served_output_texts
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.litellm_core_utils.upstream_surface import (
+    build_streamed_object,
     discard_deferred_stream_logging_for_failure,
     has_post_call_pipelines,
     stream_chunk_frame,
+    unread_openai_chat_stream,
+    verbose_proxy_logger,
 )
 from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
 from litellm.proxy.utils import ProxyLogging
@@ -141,18 +143,8 @@ def _only_chat_neutral_iterator_hooks(request_data: dict[str, Any]) -> bool:
 
 def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
     """The wrapper's SDK chat stream, if neither the SDK nor anyone else has read a byte of it."""
-    from openai import AsyncStream
-    from openai.types.chat import ChatCompletionChunk
-
     stream: Final = wrapper.completion_stream
-    if type(stream) is not AsyncStream or stream._cast_to is not ChatCompletionChunk:
-        return None
-    http: Final = stream.response
-    if not isinstance(http, httpx.Response) or http.is_stream_consumed or http.is_closed:
-        return None
-    if stream._options is not None and stream._options.synthesize_event_and_data:
-        return None
-    return stream
+    return stream if unread_openai_chat_stream(stream) else None
 
 
 def stream_through(
@@ -438,8 +430,7 @@ class StreamThrough:
         return slot
 
     def _build(self, data: object) -> Any:
-        sdk: Final = self._sdk
-        return sdk._client._process_response_data(data=data, cast_to=sdk._cast_to, response=self._http)
+        return build_streamed_object(self._sdk, data)
 
     # -- the fast lane --------------------------------------------------------------------------
 
