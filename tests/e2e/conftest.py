@@ -52,7 +52,14 @@ class Proxy(ProxyProcess):
     """The fork's proxy (or, with ``upstream_site``, the pristine upstream's), ready, with the e2e callback
     (tests/e2e/callbacks) writing every logged event to a file."""
 
-    def __init__(self, config: dict, tmp: Path, name: str = "proxy", upstream_site: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: dict,
+        tmp: Path,
+        name: str = "proxy",
+        upstream_site: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.event_log = tmp / f"{name}-events.jsonl"
         self.event_log.touch()
         super().__init__(
@@ -65,6 +72,7 @@ class Proxy(ProxyProcess):
                 "PYTHONPATH": os.pathsep.join(
                     filter(None, [str(Path(__file__).parent / "callbacks"), os.environ.get("PYTHONPATH")])
                 ),
+                **(env or {}),
             },
         )
         self.wait_ready()
@@ -80,8 +88,8 @@ class Proxy(ProxyProcess):
 def start_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     started: list[Proxy] = []
 
-    def start(config: dict) -> Proxy:
-        proxy = Proxy(config, tmp_path_factory.mktemp("proxy"))
+    def start(config: dict, env: dict[str, str] | None = None) -> Proxy:
+        proxy = Proxy(config, tmp_path_factory.mktemp("proxy"), env=env)
         started.append(proxy)
         return proxy
 

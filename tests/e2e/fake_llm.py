@@ -16,7 +16,10 @@ wire also failed: a response.failed event instead of the terminal one), at (chun
 (the length of the message of an ``error`` fault, default a short one),
 filter (first, last: an Azure content-filter event, ``"object": ""`` and ``"model": ""``, before or
 after the answer), size (bytes of text sent as ONE content event, instead of tokens), write
-(bytes per socket write; 0: one write per event).
+(bytes per socket write; 0: one write per event), ignores_stream (1: answers ``stream: true`` with the
+non-streamed JSON answer, as a server that ignores the field), linger (seconds the response stays open
+after its last event, its body not ended: a client that closes its stream early is counted in
+``disconnects``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Scenario:
     filter: str = ""
     size: int = 0
     write: int = 0
+    ignores_stream: int = 0
+    linger: float = 0.0
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -653,7 +658,7 @@ class FakeLLM:
         if spec.fault == "status500":
             return web.json_response({"error": {"message": "backend exploded", "type": "server_error"}}, status=500)
         await asyncio.sleep(spec.first_delay)
-        if not stream:
+        if not stream or spec.ignores_stream:
             # A non-streaming backend is silent until the whole answer is generated.
             await asyncio.sleep(spec.delay * len(frames))
             self.completed += 1
@@ -684,6 +689,7 @@ class FakeLLM:
                     await response.write(data[start : start + step])
                 if spec.delay:
                     await asyncio.sleep(spec.delay)
+            await asyncio.sleep(spec.linger)
             await response.write_eof()
             self.completed += 1
         except (ConnectionResetError, asyncio.CancelledError):

@@ -569,3 +569,18 @@ def test_messages_behind_nginx_with_keepalive(nginx, backend):
     assert raised.value.status_code == 504
     message = client.messages.create(**request, extra_body=KEEPALIVE)
     assert len(message.content[0].text.split()) == 30
+
+
+def test_messages_on_the_rust_path_are_served_natively_and_the_log_says_why(backend, start_proxy):
+    """LITELLM_RUST serves /v1/messages to anthropic/ outside the Python code that buffers: the proxy warns."""
+    rust_proxy = start_proxy({"model_list": wildcard_models(backend.url)}, env={"LITELLM_RUST": "1"})
+    client = anthropic_client(rust_proxy)
+    for _ in range(2):
+        raw = client.messages.with_raw_response.create(
+            model="claude/text+tokens=3", max_tokens=50, messages=HI, extra_body=BUFFERED
+        )
+        assert raw.parse().content[0].text == "w0c0 w1c0 w2c0 "
+        assert "x-litellm-buffered-stream" not in raw.headers
+    warnings = [line for line in rust_proxy.log().splitlines() if "served natively" in line]
+    assert len(warnings) == 1, warnings
+    assert "/v1/messages" in warnings[0] and "LITELLM_RUST" in warnings[0]
