@@ -1,4 +1,4 @@
-"""End-to-end fixtures: fake backends on 127.0.0.1 and the real proxy as a process."""
+"""End-to-end fixtures: the real proxy as a process, in front of the fake backend (``backend``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,6 @@ import pytest
 
 from tests.e2e.fake_llm import FakeLLM
 from tests.e2e.processes import ProxyProcess
-
-
-@pytest.fixture(scope="session")
-def backend() -> Iterator[FakeLLM]:
-    server = FakeLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset_backend(request: pytest.FixtureRequest) -> None:
-    if "backend" in request.fixturenames:
-        request.getfixturevalue("backend").reset()
 
 
 def wildcard_models(base: str, **params: object) -> list[dict]:
