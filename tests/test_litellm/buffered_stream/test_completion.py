@@ -18,6 +18,7 @@ from litellm.buffered_stream.client import buffering, in_buffered_call
 from litellm.buffered_stream.completion import RESPONSE_HEADER, IncompleteStreamError, _inherits_buffering
 from litellm.buffered_stream.decision import forget_warnings
 from litellm.buffered_stream.retry import failed_mid_stream
+from litellm.exceptions import MidStreamFallbackError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from tests.e2e.fake_llm import FakeLLM
 
@@ -229,7 +230,7 @@ def test_closes_the_backend_stream_after_an_answer(backend: FakeLLM) -> None:
 
 @pytest.mark.parametrize("fault", ["malformed", "nofinish"])
 def test_closes_the_backend_stream_after_a_backend_error(backend: FakeLLM, fault: str) -> None:
-    with pytest.raises((litellm.MidStreamFallbackError, IncompleteStreamError)):
+    with pytest.raises((MidStreamFallbackError, IncompleteStreamError)):
         litellm.completion(**call(backend, f"text+tokens=6+fault={fault}+at=2+linger=30"))
     assert closes_connection(backend)
 
