@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from litellm._logging import verbose_logger
-from litellm.buffered_stream.assemblers import StreamFailed
+from litellm.buffered_stream.assembly import StreamFailed
 from litellm.buffered_stream.decision import NativeReason
 from litellm.buffered_stream.decoders import dumps, loads
 from litellm.buffered_stream.quoting import QUOTE_LIMIT

@@ -23,25 +23,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from litellm.buffered_stream.assemblers import (
     AnthropicMessageAssembler,
     OllamaChatAssembler,
     OpenAIChatAssembler,
 )
+from litellm.buffered_stream.assembly import EventStreamAssembler
 from litellm.buffered_stream.responses import ResponsesAssembler
 from litellm.buffered_stream.text_completion import TextCompletionAssembler
-
-
-class StreamAssembler(Protocol):
-    """Sans-I/O assembly of one backend stream into the body of the non-streaming answer."""
-
-    def feed(self, data: bytes) -> None: ...
-
-    def finish(self) -> dict[str, Any]: ...
-
-    def error_body(self, message: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -51,7 +41,7 @@ class Wire:
     name: str
     path_suffixes: tuple[str, ...]
     stream_content_types: tuple[str, ...]
-    assembler: Callable[[], StreamAssembler]
+    assembler: Callable[[], EventStreamAssembler]
     #: The request asks for usage in the stream (``stream_options.include_usage``).
     ask_for_usage: bool
     #: The body field every request of this wire carries (tells a generation request from other POSTs).
