@@ -302,7 +302,7 @@ class AnthropicMessageAssembler(SSEAssembler):
 
     @staticmethod
     def _block_index(body: Json, message: Json, started: bool) -> int:
-        index = expect(body.get("index"), int, "index")
+        index: int = expect(body.get("index"), int, "index")
         content = message["content"]
         if started and not (0 <= index < len(content) and content[index] is not None):
             raise Malformed(f"content block {index} was never started")

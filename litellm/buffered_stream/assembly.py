@@ -129,7 +129,7 @@ def finisher(finish: Callable[[_A], Json]) -> Callable[[_A], Json]:
 _REPLACED_KEYS = frozenset({"index", "type", "id", "name", "role", "expires_at"})
 
 
-class Text(list):
+class Text(list[str]):
     """The pieces of a streamed string, joined once at the end (``+`` per chunk would copy the text each time)."""
 
 

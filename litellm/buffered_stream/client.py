@@ -120,7 +120,9 @@ def _is_stream(response: httpx.Response, wire: Wire) -> bool:
     return response.status_code == 200 and content_type in wire.stream_content_types
 
 
-def _assembled(response: httpx.Response, request: httpx.Request, body: dict, status: int = 200) -> httpx.Response:
+def _assembled(
+    response: httpx.Response, request: httpx.Request, body: dict[str, Any], status: int = 200
+) -> httpx.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS]
     headers.append(("content-type", "application/json"))
     assembled = httpx.Response(
@@ -141,12 +143,15 @@ def _failed(response: httpx.Response, request: httpx.Request, wire: Wire, failur
     return _assembled(response, request, body, failure.status_code)
 
 
-def _with_usage(wire: Wire, request: httpx.Request, body: dict) -> dict:
+def _with_usage(wire: Wire, request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
     """An OpenAI answer whose stream carried no usage gets the tokenizer's estimate, marked as such."""
     if wire is not OPENAI_CHAT or not lacks_usage(body.get("usage")):
         return body
     try:
-        body["usage"] = estimate_body(loads(request.content), body)
+        sent = loads(request.content)
+        if not isinstance(sent, dict):
+            return body
+        body["usage"] = estimate_body(sent, body)
     except Exception:  # a count that cannot be made never fails a complete answer
         verbose_logger.exception("buffered_stream: could not estimate the usage of an answer")
         return body

@@ -31,6 +31,7 @@ from litellm.buffered_stream.wires import Endpoint, ServingPath
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
+from litellm.types.utils import ModelResponse
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
 
@@ -97,12 +98,20 @@ def _assemble(
         mark_failed_mid_stream(error)
         raise error
     response = accumulator.build(messages=kwargs.get("messages"))
-    if lacks_usage(response.usage):
-        response.usage = estimate(model, kwargs.get("messages"), response)
+    if not isinstance(response, ModelResponse):  # chat chunks always build one; anything else is not an answer
+        raise APIError(
+            status_code=502,
+            message="buffered_stream: the backend stream assembled into no chat completion",
+            llm_provider=provider,
+            model=model,
+        )
+    if lacks_usage(getattr(response, "usage", None)):  # ModelResponse declares usage dynamically
+        response.usage = estimate(model, kwargs.get("messages"), response)  # type: ignore[attr-defined]
     if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
         mark_estimated(kwargs.get("metadata"))
-    (response._hidden_params or {}).pop("response_cost", None)  # priced below, from the final usage
-    hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
+    built: dict[str, Any] = dict(response._hidden_params or {})
+    built.pop("response_cost", None)  # priced below, from the final usage
+    hidden: dict[str, Any] = {**getattr(stream, "_hidden_params", {}), **built}
     try:
         hidden["response_cost"] = _cost(stream, response, model)
     except Exception:  # a model without a price has no cost, as on the native path
@@ -120,9 +129,12 @@ def _failed_mid_stream(error: BaseException) -> None:
 def _cost(stream: Any, response: Any, model: str) -> float | None:
     """As the native path costs it: the call's logging object knows the deployment's own prices."""
     logging_obj = getattr(stream, "logging_obj", None)
+    cost: float | None
     if logging_obj is not None:
-        return logging_obj.response_cost_calculator(result=response)
-    return litellm.completion_cost(completion_response=response, model=model)
+        cost = logging_obj.response_cost_calculator(result=response)
+    else:
+        cost = litellm.completion_cost(completion_response=response, model=model)
+    return cost
 
 
 def _decide(

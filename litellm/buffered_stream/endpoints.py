@@ -44,7 +44,9 @@ def stamp(response: Any) -> Any:
     completions, which reads and writes like one); ``/v1/messages`` answers are dicts, which carry it
     as a key (the proxy removes it before answering, as it does for upstream's own).
     """
-    hidden = response.get("_hidden_params") if isinstance(response, dict) else getattr(response, "_hidden_params", None)
+    hidden: Any = (
+        response.get("_hidden_params") if isinstance(response, dict) else getattr(response, "_hidden_params", None)
+    )
     if hidden is None and isinstance(response, dict):
         hidden = response["_hidden_params"] = {}
     if hasattr(hidden, "get") and hasattr(hidden, "__setitem__"):

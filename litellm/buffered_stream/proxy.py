@@ -33,6 +33,7 @@ from litellm.buffered_stream.options import (
     parse_seconds,
 )
 from litellm.buffered_stream.wires import PROXY_ROUTE_TYPES, Endpoint
+from litellm.exceptions import Timeout
 
 _T = TypeVar("_T")
 
@@ -73,7 +74,7 @@ class BufferedProxyCall:
                 await asyncio.gather(llm_call, return_exceptions=True)
         if done:
             return llm_call.result()
-        error = litellm.Timeout(
+        error = Timeout(
             message=f"{MAX_SECONDS_FIELD}: the buffered call took longer than {max_seconds:g} s; "
             "the backend request was cancelled",
             model=str(request_data.get("model") or ""),
@@ -150,6 +151,7 @@ def _deployment_call(
     if decision.native is not None:
         warn_native(endpoint, params, decision.native)
     pinned = params.get(OVERRIDE_FIELD) is False
+    keepalive: float | None
     if client_keepalive is not None and not pinned:
         keepalive = client_keepalive
     else:
