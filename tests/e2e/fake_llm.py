@@ -1,4 +1,4 @@
-"""Test backends on 127.0.0.1 that speak real HTTP: OpenAI chat (SSE), Anthropic messages (SSE), Ollama chat (NDJSON),
+"""The one test backend on 127.0.0.1, speaking real HTTP: OpenAI chat (SSE), Anthropic messages (SSE), Ollama chat (NDJSON),
 OpenAI Responses (SSE events) and OpenAI text completions (SSE chunks).
 
 The scenario comes from the requested model name: ``text+tokens=40+delay=0.05``
@@ -20,12 +20,20 @@ after the answer), size (bytes of text sent as ONE content event, instead of tok
 non-streamed JSON answer, as a server that ignores the field), linger (seconds the response stays open
 after its last event, its body not ended: a client that closes its stream early is counted in
 ``disconnects``).
+
+``GET /stats`` reports how many generation requests were served (streamed or not); ``GET /v1/models``
+lists one model. In a test process: ``FakeLLM().start()`` (the ``backend`` fixture of tests/conftest.py);
+as a process of its own (the multi-instance test, the image test, the benchmarks):
+``python tests/e2e/fake_llm.py [--port N]`` prints ``READY <port>`` once it listens and stops on SIGTERM
+or SIGINT (only aiohttp is needed).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -595,12 +603,23 @@ class FakeLLM:
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_post("/openai/responses", self._responses)
         app.router.add_post("/v1/completions", self._text)
+        app.router.add_get("/stats", self._stats)
+        app.router.add_get("/v1/models", self._models)
         # Handlers are cancelled when their client goes away, so a stalled stream ends with its connection.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        streamed = sum(1 for seen in self.requests if seen.body.get("stream") is True)
+        return web.json_response(
+            {"requests": len(self.requests), "streamed": streamed, "not_streamed": len(self.requests) - streamed}
+        )
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "text", "object": "model", "owned_by": "test"}]})
 
     async def _read(self, request: web.Request) -> tuple[dict[str, Any], Scenario]:
         body = await request.json()
@@ -696,3 +715,22 @@ class FakeLLM:
             self.disconnects += 1
             raise
         return response
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The fake LLM backend on 127.0.0.1, as a process of its own.")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port (printed as READY <port>)")
+    args = parser.parse_args()
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    server = FakeLLM(port=args.port).start()
+    print(f"READY {server.port}", flush=True)
+    try:
+        stopped.wait()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
