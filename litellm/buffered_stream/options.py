@@ -4,6 +4,8 @@ Per request: the body field ``buffered_stream`` (OpenAI SDK ``extra_body``). Per
 deployment's ``litellm_params.buffered_stream``. The request's value wins unless the operator sets
 ``allow_client_buffered_stream_override: false`` on the deployment, which pins the deployment's
 value whatever clients send (the same shape as upstream's ``allow_client_keepalive_override``).
+That precedence, and everything else that decides whether a call is buffered, is applied in one
+place: ``decision.decide``.
 
 A client may also nest the switch in ``extra_body`` (what the OpenAI SDK's ``extra_body`` would
 send if copied into a raw body): it is lifted to the top level, so it is honoured and never

@@ -545,6 +545,24 @@ def text_chunks(spec: Scenario, body: dict[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- server
 
 
+def api_base(url: str, provider: str) -> str:
+    """The ``api_base`` a litellm provider needs to reach the backend at ``url`` (some append the version path)."""
+    return url if provider in ("anthropic", "azure", "ollama_chat") else f"{url}/v1"
+
+
+def deployment(url: str, name: str, scenario: str, provider: str = "openai", **params: object) -> dict[str, Any]:
+    """A proxy ``model_list`` entry: ``name`` served by ``provider`` from the backend at ``url``, playing ``scenario``."""
+    litellm_params: dict[str, Any] = {
+        "model": f"{provider}/{scenario}",
+        "api_base": api_base(url, provider),
+        "api_key": "sk-fake",
+        **params,
+    }
+    if provider == "azure":
+        litellm_params.setdefault("api_version", "2024-10-21")
+    return {"model_name": name, "litellm_params": litellm_params}
+
+
 @dataclass
 class Seen:
     path: str
@@ -579,6 +597,10 @@ class FakeLLM:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+    def deployment(self, name: str, scenario: str, provider: str = "openai", **params: object) -> dict[str, Any]:
+        """A proxy ``model_list`` entry for this backend (``deployment``)."""
+        return deployment(self.url, name, scenario, provider, **params)
 
     def reset(self) -> None:
         self.requests.clear()

@@ -16,20 +16,12 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import wildcard_models
-from tests.e2e.processes import MASTER_KEY, NGINX, NginxProcess
-
-BUFFERED = {"buffered_stream": True}
-HI = [{"role": "user", "content": "hi"}]
+from tests.e2e.conftest import BUFFERED, HI, fresh, needs_nginx, wildcard_models
+from tests.e2e.processes import MASTER_KEY
 
 
 def anthropic_client(proxy, **kwargs: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=proxy.url, api_key=MASTER_KEY, max_retries=0, **kwargs)
-
-
-def fresh() -> str:
-    """A prompt no earlier test sent."""
-    return f"hi {time.monotonic_ns()}"
 
 
 # ------------------------------------------------------------------------------------------------ one call per endpoint
@@ -303,11 +295,7 @@ def test_responses_incomplete_is_an_answer_with_its_status(proxy):
 @pytest.fixture(scope="module")
 def policy_proxy(backend, start_proxy):
     def model(name: str, provider: str, scenario: str, **params: Any) -> dict:
-        api_base = backend.url if provider == "anthropic" else f"{backend.url}/v1"
-        return {
-            "model_name": name,
-            "litellm_params": {"model": f"{provider}/{scenario}", "api_base": api_base, "api_key": "sk-fake", **params},
-        }
+        return backend.deployment(name, scenario, provider, **params)
 
     slow, stall, steady = "text+tokens=30+delay=0.1", "text+tokens=10+fault=stall+at=3", "text+tokens=20"
     models = []
@@ -521,7 +509,6 @@ def test_unauthenticated_buffered_messages_request_never_reaches_the_backend(pro
 # ------------------------------------------------------------------------------------------------ the client hop
 
 KEEPALIVE = {**BUFFERED, "buffered_stream_keepalive_seconds": 0.3}
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not found (make system-deps installs it)")
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
@@ -551,12 +538,8 @@ def test_failure_after_the_keepalive_commit_is_an_error_in_the_anthropic_sdk(pol
 
 
 @pytest.fixture(scope="module")
-def nginx(policy_proxy, tmp_path_factory):
-    if NGINX is None:
-        pytest.skip("nginx not found (make system-deps installs it)")
-    server = NginxProcess(policy_proxy.url, tmp_path_factory.mktemp("nginx"), read_timeout=1).wait_ready()
-    yield server
-    server.stop()
+def nginx(policy_proxy, start_nginx):
+    return start_nginx(policy_proxy, read_timeout=1)
 
 
 @needs_nginx

@@ -8,37 +8,19 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import wildcard_models
+from tests.e2e.conftest import BUFFERED, HI, WILDCARD_PROVIDERS, wildcard_models
+from tests.e2e.conftest import fresh_messages as fresh
 from tests.e2e.processes import MASTER_KEY
 
-PROVIDERS = ["oai", "vllm", "custom", "groq", "azure", "ollama", "claude", "nim"]
+PROVIDERS = list(WILDCARD_PROVIDERS)
 OPENAI_WIRE = ["oai", "vllm", "custom", "groq", "azure"]
-HI = [{"role": "user", "content": "hi"}]
-
-
-def fresh() -> list[dict]:
-    """A prompt no earlier test sent: the policy proxy caches answers."""
-    return [{"role": "user", "content": f"hi {time.monotonic_ns()}"}]
-
-
-BUFFERED = {"buffered_stream": True}
 
 
 @pytest.fixture(scope="module")
 def policy_proxy(backend, start_proxy):
     """Operator-side settings: per-model switch, pinned values, a short timeout, a fallback pair, a cache."""
 
-    def model(name: str, scenario: str, **params: object) -> dict:
-        return {
-            "model_name": name,
-            "litellm_params": {
-                "model": f"openai/{scenario}",
-                "api_base": f"{backend.url}/v1",
-                "api_key": "sk-fake",
-                **params,
-            },
-        }
-
+    model = backend.deployment
     return start_proxy(
         {
             "model_list": [
