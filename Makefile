@@ -26,6 +26,12 @@ wheel: deps
 install: wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
 		$$($(FORKBUILD) wheel)
+	touch $(INSTALLED)
+
+# The installed upstream is current: built from this pin and series (what lint's mypy checks our modules against)
+INSTALLED := $(VENV)/.installed-stamp
+$(INSTALLED): $(PIN) patches/series $(wildcard patches/*/*.patch) $(VENV)/.deps-stamp
+	$(MAKE) --no-print-directory install
 
 ## release: dist/release/ (the fork's wheel + requirements.lock pinning it and every runtime dependency by sha256);
 ## users install it with `pip install --require-hashes --no-deps --find-links dist/release -r dist/release/requirements.lock`
@@ -57,9 +63,13 @@ test-unit: install upstream-ref
 test-e2e: install upstream-ref system-deps
 	$(PY) -m pytest tests/e2e
 
-lint: deps
+## lint: ruff (style, format), then mypy (pyproject.toml [tool.mypy]): the fork's modules under litellm/ strictly,
+## checked against the installed pinned upstream with the series applied (installed first when the pin or the
+## series changed), and tools/. Cached in .mypy_cache: a few seconds once warm, about a minute cold.
+lint: deps $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: deps
 	$(VENV)/bin/ruff format .

@@ -56,14 +56,17 @@ def parse(data: bytes) -> Json:
 _TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
 
 
-def expect(value: Any, kind: type, what: str) -> Any:
+_T = TypeVar("_T")
+
+
+def expect(value: object, kind: type[_T], what: str) -> _T:
     """``value`` if it is a ``kind`` (``bool`` is not an integer), else the event is malformed."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise Malformed(f"{what} is not {_TYPE_NAMES[kind]}: {quote(repr(value).encode())}")
     return value
 
 
-def optional(value: Any, kind: type, what: str) -> Any:
+def optional(value: object, kind: type[_T], what: str) -> _T | None:
     return None if value is None else expect(value, kind, what)
 
 

@@ -98,14 +98,10 @@ def _assemble(
         mark_failed_mid_stream(error)
         raise error
     response = accumulator.build(messages=kwargs.get("messages"))
-    if not isinstance(response, ModelResponse):  # chat chunks always build one; anything else is not an answer
-        raise APIError(
-            status_code=502,
-            message="buffered_stream: the backend stream assembled into no chat completion",
-            llm_provider=provider,
-            model=model,
-        )
-    if lacks_usage(getattr(response, "usage", None)):  # ModelResponse declares usage dynamically
+    if not isinstance(response, ModelResponse):  # the chunk with the finish reason was folded: a chat response
+        raise TypeError(f"buffered_stream: the stream assembled into {type(response).__name__}, not a chat response")
+    # ModelResponse.usage is set in __init__, not declared as a field upstream
+    if lacks_usage(response.usage):  # type: ignore[attr-defined]
         response.usage = estimate(model, kwargs.get("messages"), response)  # type: ignore[attr-defined]
     if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
         mark_estimated(kwargs.get("metadata"))

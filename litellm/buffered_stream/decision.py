@@ -20,7 +20,6 @@ from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
-import litellm
 from litellm._logging import verbose_logger
 from litellm.buffered_stream.options import (
     FIELD,
@@ -141,17 +140,20 @@ def apply_deployment_policy(
 
 def provider_of(model: str, params: Mapping[str, object]) -> str:
     """The provider litellm routes ``model`` to ("" when litellm does not know it: it fails later, with its own error)."""
+    # Imported here: this module is loaded while litellm itself is (main.py's wrappers import it).
+    from litellm.litellm_core_utils.get_llm_provider_logic import get_llm_provider
+
     custom = params.get("custom_llm_provider")
     api_base = params.get("api_base")
     try:
-        _, provider, _, _ = litellm.get_llm_provider(
+        resolved: tuple[str, str, str | None, str | None] = get_llm_provider(
             model=model,
             custom_llm_provider=custom if isinstance(custom, str) else None,
             api_base=api_base if isinstance(api_base, str) else None,
         )
     except Exception:
         return ""
-    return str(provider)
+    return resolved[1]
 
 
 def rust_serves(endpoint: Endpoint) -> bool:
