@@ -164,9 +164,9 @@ def rust_serves(endpoint: Endpoint) -> bool:
 # ------------------------------------------------------------------------------------------- the warning
 
 
-#: How many (cause, deployment) pairs are remembered as warned about; past it the oldest may warn again.
+#: How many (cause, endpoint, deployment) keys are remembered as warned about; past it the oldest may warn again.
 _WARNED_LIMIT = 1024
-_warned: OrderedDict[tuple[str, str], None] = OrderedDict()
+_warned: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 _warned_lock = threading.Lock()
 
 
@@ -183,16 +183,17 @@ def _deployment(params: Mapping[str, object]) -> tuple[str, str]:
 
 
 def warn_native(endpoint: Endpoint, params: Mapping[str, object], reason: NativeReason) -> None:
-    """Log that a call which asked for buffering is served natively, once per cause and deployment.
+    """Log that a call which asked for buffering is served natively, once per cause, endpoint and deployment.
 
     ``params``: the deployment's ``litellm_params`` or the call's kwargs (``model``, ``api_base``, ``model_info``).
     """
-    key, label = _deployment(params)
+    deployment, label = _deployment(params)
+    key = (reason.cause, endpoint.value, deployment)
     with _warned_lock:
-        if (reason.cause, key) in _warned:
-            _warned.move_to_end((reason.cause, key))
+        if key in _warned:
+            _warned.move_to_end(key)
             return
-        _warned[(reason.cause, key)] = None
+        _warned[key] = None
         if len(_warned) > _WARNED_LIMIT:
             _warned.popitem(last=False)
     verbose_logger.warning(

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the real proxy as a process, in front of the fake backend (``backend``, tests/conftest.py)."""
+"""End-to-end fixtures: the real proxy as a process, in front of the fake backend (``backend``, fake_llm.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_llm import FakeLLM, deployment
+from tests.e2e.fake_llm import FakeLLM, _reset_backend, backend, deployment  # noqa: F401  (the backend fixtures)
 from tests.e2e.processes import NGINX, NginxProcess, ProxyProcess
 
 #: The request shapes the e2e tests share.
@@ -117,6 +117,6 @@ def start_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def proxy(backend: FakeLLM, start_proxy) -> Proxy:
+def proxy(backend: FakeLLM, start_proxy) -> Proxy:  # noqa: F811  (the fixture imported above)
     """The shared proxy: wildcard routes per provider, and buffered_stream off unless a request asks."""
     return start_proxy({"model_list": wildcard_models(backend.url), "litellm_settings": {"drop_params": True}})

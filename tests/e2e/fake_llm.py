@@ -22,10 +22,11 @@ after its last event, its body not ended: a client that closes its stream early 
 ``disconnects``).
 
 ``GET /stats`` reports how many generation requests were served (streamed or not); ``GET /v1/models``
-lists one model. In a test process: ``FakeLLM().start()`` (the ``backend`` fixture of tests/conftest.py);
+lists one model. In a test process: the ``backend`` fixture below (a conftest.py imports it: tests/e2e and
+tests/test_litellm/buffered_stream);
 as a process of its own (the multi-instance test, the image test, the benchmarks):
 ``python tests/e2e/fake_llm.py [--port N]`` prints ``READY <port>`` once it listens and stops on SIGTERM
-or SIGINT (only aiohttp is needed).
+or SIGINT.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 CREATED = 1_700_000_000
@@ -737,6 +740,20 @@ class FakeLLM:
             self.disconnects += 1
             raise
         return response
+
+
+@pytest.fixture(scope="session")
+def backend() -> Iterator[FakeLLM]:
+    """The fake LLM backend (OpenAI, Anthropic, Ollama, Responses, text completion wires), started once."""
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_backend(request: pytest.FixtureRequest) -> None:
+    if "backend" in request.fixturenames:
+        request.getfixturevalue("backend").reset()
 
 
 def main() -> None:

@@ -1,31 +1,23 @@
-"""Unit tests for litellm/buffered_stream/wires.py: the registry, and the docs' tables checked against it."""
+"""Unit tests for litellm/buffered_stream/wires.py: the registry of wires and routes.
+
+(tests/distribution/test_buffered_stream_docs.py checks the docs' tables against it.)"""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import pytest
 
 from litellm.buffered_stream.wires import (
     ANTHROPIC_MESSAGES,
-    CHAT_WIRES,
-    MESSAGES_WIRES,
     OLLAMA_CHAT,
     OPENAI_CHAT,
     OPENAI_TEXT,
     PROXY_ROUTE_TYPES,
     RESPONSES,
-    RESPONSES_WIRES,
-    RUST_MESSAGES_PROVIDERS,
-    TEXT_COMPLETION_WIRES,
     Endpoint,
     ServingPath,
     route,
     wire_for_path,
 )
-
-DOC = Path(__file__).resolve().parents[3] / "docs" / "buffered-stream.md"
 
 
 @pytest.mark.parametrize(
@@ -81,63 +73,3 @@ def test_the_rust_path_of_messages_is_native_and_named() -> None:
 
 def test_proxy_route_types_cover_every_endpoint() -> None:
     assert set(PROXY_ROUTE_TYPES.values()) == set(Endpoint)
-
-
-# ------------------------------------------------------------------------------- the docs agree with the registry
-
-
-def _table(heading: str) -> list[list[str]]:
-    """The rows (cells) of the first table after ``heading`` in docs/buffered-stream.md."""
-    text = DOC.read_text()
-    rest = text[text.index(heading) :]
-    lines = rest[rest.index("\n|") + 1 :].splitlines()
-    rows = []
-    for line in lines[2:]:  # past the header and its rule
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
-
-
-def _providers(cell: str) -> list[str]:
-    return re.findall(r"`([a-z0-9_-]+)/`", cell)
-
-
-def test_the_docs_list_exactly_the_registrys_chat_wire_providers() -> None:
-    rows = {row[0]: row for row in _table("## Which path serves a call")}
-    listed = re.findall(r"`([a-z0-9_-]+)`", rows["**wire**"][1])
-    assert sorted(listed) == sorted(CHAT_WIRES)
-
-
-_DOC_PATHS = {
-    "wire": {ServingPath.WIRE},
-    "native": {ServingPath.NATIVE},
-    "wire or generic": {ServingPath.WIRE, ServingPath.GENERIC},
-}
-
-
-def test_the_docs_endpoint_table_agrees_with_the_registry() -> None:
-    rows = _table("### Endpoints and routes")
-    documented: dict[Endpoint, set[str]] = {endpoint: set() for endpoint in Endpoint}
-    for endpoint_cell, route_cell, asked_cell, path_cell in rows:
-        endpoint = Endpoint(endpoint_cell.strip("`"))
-        allowed = next(
-            paths for words, paths in sorted(_DOC_PATHS.items(), reverse=True) if path_cell.startswith(words)
-        )
-        rust = "LITELLM_RUST" in route_cell
-        for provider in _providers(route_cell):
-            chosen = route(endpoint, provider, rust=rust)
-            assert chosen.path in allowed, (endpoint, provider, chosen)
-            asked_path = re.match(r"`(/[a-z0-9/_]+)`", asked_cell)
-            if asked_path and chosen.wire is not None:
-                assert wire_for_path(asked_path.group(1)) is chosen.wire, (endpoint, provider, asked_cell)
-            documented[endpoint].add(provider if not rust else f"{provider}+rust")
-    registered = {
-        Endpoint.MESSAGES: set(MESSAGES_WIRES) | {f"{p}+rust" for p in RUST_MESSAGES_PROVIDERS},
-        Endpoint.RESPONSES: set(RESPONSES_WIRES),
-        Endpoint.TEXT_COMPLETION: set(TEXT_COMPLETION_WIRES),
-    }
-    for endpoint, providers in registered.items():
-        assert providers <= documented[endpoint], (
-            f"{endpoint.value}: the docs do not list {providers - documented[endpoint]}"
-        )
