@@ -68,7 +68,7 @@ fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The fake backend (a process of ours, stopped by PID).
-"$python" tests/e2e/fake_llm.py --port 0 > "$run_dir/backend.out" 2> "$run_dir/backend.err" &
+"$python" tests/test_litellm/buffered_stream/fake_llm.py --port 0 > "$run_dir/backend.out" 2> "$run_dir/backend.err" &
 backend_pid=$!
 for _ in $(seq 1 50); do grep -q '^READY' "$run_dir/backend.out" 2> /dev/null && break; sleep 0.2; done
 backend_port=$(awk '/^READY/ {print $2}' "$run_dir/backend.out")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_llm import FakeLLM, _reset_backend, backend, deployment  # noqa: F401  (the backend fixtures)
 from tests.e2e.processes import NGINX, NginxProcess, ProxyProcess
+from tests.test_litellm.buffered_stream.fake_llm import FakeLLM, _reset_backend, backend, deployment  # noqa: F401  (the backend fixtures)
 
 #: The request shapes the e2e tests share.
 HI = [{"role": "user", "content": "hi"}]

@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 HERE = Path(__file__).resolve().parent
-BACKEND_SCRIPT = HERE / "fake_llm.py"
+BACKEND_SCRIPT = HERE.parent / "test_litellm" / "buffered_stream" / "fake_llm.py"
 #: The fake backend's answer to ``text+tokens=3``.
 ANSWER = "w0c0 w1c0 w2c0 "
 LITELLM = Path(sys.executable).parent / "litellm"

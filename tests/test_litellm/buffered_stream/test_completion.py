@@ -1,6 +1,6 @@
 """Unit tests for litellm/buffered_stream/completion.py: ``litellm.completion`` and ``litellm.acompletion`` with the switch.
 
-Real calls through the installed litellm to the fake backend (tests/e2e/fake_llm.py) on 127.0.0.1: the wire
+Real calls through the installed litellm to the fake backend (fake_llm.py) on 127.0.0.1: the wire
 path (async, a provider of the registry), the generic path (sync calls, and providers outside the registry),
 the calls served natively, and the sync generic path's backend connection on every way out.
 """
@@ -20,7 +20,7 @@ from litellm.buffered_stream.decision import forget_warnings
 from litellm.buffered_stream.retry import failed_mid_stream
 from litellm.exceptions import MidStreamFallbackError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
-from tests.e2e.fake_llm import FakeLLM
+from tests.test_litellm.buffered_stream.fake_llm import FakeLLM
 
 HI = [{"role": "user", "content": "hi"}]
 TEXT = "w0c0 w1c0 w2c0 "
