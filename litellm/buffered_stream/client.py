@@ -20,13 +20,13 @@ from typing import Any
 
 import httpx
 
-from litellm._logging import verbose_logger
 from litellm.buffered_stream.assembly import StreamFailed
 from litellm.buffered_stream.decision import NativeReason
 from litellm.buffered_stream.decoders import dumps, loads
 from litellm.buffered_stream.quoting import QUOTE_LIMIT
 from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
 from litellm.buffered_stream.wires import OPENAI_CHAT, Wire, wire_for_path
+from litellm.litellm_core_utils.upstream_surface import verbose_logger
 
 
 @dataclass

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import litellm
-from litellm._logging import verbose_logger
 from litellm.buffered_stream.client import buffering, current_call, in_buffered_call, mark_served
 from litellm.buffered_stream.decision import Decision, NativeReason, decide, provider_of, warn_native
 from litellm.buffered_stream.options import FIELD, requested, take_switch
@@ -31,6 +30,7 @@ from litellm.buffered_stream.wires import Endpoint, ServingPath
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params, verbose_logger
 from litellm.types.utils import ModelResponse
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
@@ -50,7 +50,7 @@ def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
 
 
 def _stamp(response: object) -> object:
-    hidden = getattr(response, "_hidden_params", None)
+    hidden = hidden_params_of(response)
     if isinstance(hidden, dict):
         hidden["additional_headers"] = {**(hidden.get("additional_headers") or {}), RESPONSE_HEADER: "true"}
         hidden[FIELD] = True
@@ -105,14 +105,13 @@ def _assemble(
         response.usage = estimate(model, kwargs.get("messages"), response)  # type: ignore[attr-defined]
     if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
         mark_estimated(kwargs.get("metadata"))
-    built: dict[str, Any] = dict(response._hidden_params or {})
-    built.pop("response_cost", None)  # priced below, from the final usage
-    hidden: dict[str, Any] = {**getattr(stream, "_hidden_params", {}), **built}
+    (hidden_params_of(response) or {}).pop("response_cost", None)  # priced below, from the final usage
+    hidden = {**(hidden_params_of(stream) or {}), **(hidden_params_of(response) or {})}
     try:
         hidden["response_cost"] = _cost(stream, response, model)
     except Exception:  # a model without a price has no cost, as on the native path
         hidden.setdefault("response_cost", None)
-    response._hidden_params = hidden
+    replace_hidden_params(response, hidden)
     return response
 
 

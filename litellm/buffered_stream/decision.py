@@ -20,7 +20,6 @@ from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
-from litellm._logging import verbose_logger
 from litellm.buffered_stream.options import (
     FIELD,
     KEEPALIVE_FIELD,
@@ -31,6 +30,7 @@ from litellm.buffered_stream.options import (
     reject_unread_forms,
 )
 from litellm.buffered_stream.wires import Endpoint, Route, ServingPath, route
+from litellm.litellm_core_utils.upstream_surface import verbose_logger
 from litellm.rust_bridge.configuration import rust_enabled
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import litellm
-from litellm._logging import verbose_proxy_logger
 from litellm.buffered_stream.completion import RESPONSE_HEADER
 from litellm.buffered_stream.decision import decide, provider_of, rust_serves, warn_native
 from litellm.buffered_stream.options import (
@@ -34,6 +33,7 @@ from litellm.buffered_stream.options import (
 )
 from litellm.buffered_stream.wires import PROXY_ROUTE_TYPES, Endpoint
 from litellm.exceptions import Timeout
+from litellm.litellm_core_utils.upstream_surface import verbose_proxy_logger
 
 _T = TypeVar("_T")
 

@@ -22,9 +22,9 @@ rewrites ``chunk.model``) are seen exactly as upstream saw them when it rebuilt 
 The modules, one job each: ``chunk_fields`` (reading a chunk's fields), ``text_parts`` (a string built by
 appending), ``choice_fold`` (one choice's deltas folded), ``choice_message`` (a folded choice written into the
 message), ``usage_fold`` (usage folded), ``accumulator`` (``StreamAccumulator``), ``response_build`` (the
-assembled response), ``chunk_log`` (``StreamChunkLog``), ``retention`` (the setting), ``chunk_lists``
-(upstream's functions over a list of chunks, which the patches call). Private upstream names are used only
-through ``litellm.litellm_core_utils.upstream_surface``.
+assembled response), ``errors`` (``StreamAssemblyError``), ``chunk_log`` (``StreamChunkLog``), ``retention`` (the
+setting), ``chunk_lists`` (upstream's functions over a list of chunks, which the patches call). Private upstream
+names are used only through ``litellm.litellm_core_utils.upstream_surface``.
 """
 
 from litellm.litellm_core_utils.stream_accumulator.accumulator import StreamAccumulator
@@ -33,7 +33,8 @@ from litellm.litellm_core_utils.stream_accumulator.chunk_lists import (
     stream_has_generated_content,
     total_usage_of,
 )
-from litellm.litellm_core_utils.stream_accumulator.chunk_log import StreamChunkLog
+from litellm.litellm_core_utils.stream_accumulator.chunk_log import ChunkLogOperationError, StreamChunkLog
+from litellm.litellm_core_utils.stream_accumulator.errors import StreamAssemblyError
 from litellm.litellm_core_utils.stream_accumulator.retention import (
     BOUNDED_RETENTION,
     FULL_RETENTION,
@@ -46,7 +47,9 @@ __all__ = [
     "BOUNDED_RETENTION",
     "FULL_RETENTION",
     "RETENTION_ENV_VAR",
+    "ChunkLogOperationError",
     "StreamAccumulator",
+    "StreamAssemblyError",
     "StreamChunkLog",
     "build_stream_response",
     "new_stream_chunk_log",

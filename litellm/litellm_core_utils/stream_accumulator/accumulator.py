@@ -12,10 +12,10 @@ from litellm.litellm_core_utils.stream_accumulator.chunk_fields import (
     DELTA_NON_TEXT_FIELD_SET,
     GENERATED_CONTENT_FIELDS,
     get_field,
-    hidden_params_of,
     present_fields,
     provider_metadata_attr,
 )
+from litellm.litellm_core_utils.stream_accumulator.errors import StreamAssemblyError
 from litellm.litellm_core_utils.stream_accumulator.response_build import build_folded, sorted_chunks
 from litellm.litellm_core_utils.stream_accumulator.usage_fold import TotalUsageFold, UsageFold
 from litellm.types.llms.vertex_ai import VERTEX_AI_PROVIDER_METADATA_FIELDS
@@ -61,15 +61,16 @@ class StreamAccumulator:
 
     # -- feeding ---------------------------------------------------------------------------------
     def add(self, chunk: object) -> None:
-        """Fold one chunk. Never raises: a chunk that cannot be folded makes ``build()`` raise instead."""
+        """Fold one chunk. Never raises: a chunk that cannot be folded makes ``build()`` raise a
+        ``StreamAssemblyError`` that names it and its error (the first such chunk; the stream goes on)."""
         self.count += 1
         if self.retained is not None:
             self.retained.append(chunk)
             return
         try:
             self._fold(chunk)
-        except Exception as e:  # noqa: BLE001  # surfaced by build(), as stream_chunk_builder would raise
-            self._error = self._error or e
+        except Exception as e:  # noqa: BLE001  # a logging problem must not fail the stream: build() raises it
+            self._error = self._error or StreamAssemblyError.folding(self.count, e)
 
     def _fold(self, chunk: object) -> None:
         choices: Final = get_field(chunk, "choices") or ()
@@ -86,7 +87,7 @@ class StreamAccumulator:
         )
         if isinstance(tier := get_field(chunk, "service_tier"), str) and tier:
             self.service_tier = tier
-        self._fold_hidden_params(hidden_params_of(chunk))
+        self._fold_hidden_params(upstream_surface.hidden_params_of(chunk))
         self._fold_provider_metadata(chunk)
         for position, choice in enumerate(choices):
             self._fold_choice(position, choice)
@@ -97,7 +98,7 @@ class StreamAccumulator:
         """Upstream's order-dependent cases: chunks to sort by ``created_at``, or a text completion."""
         if choices and isinstance(choices[0], TextChoices):
             return True
-        hidden: Final = hidden_params_of(first_chunk)
+        hidden: Final = upstream_surface.hidden_params_of(first_chunk)
         return not self._ordered and isinstance(hidden, dict) and bool(hidden.get("created_at"))
 
     def _fold_hidden_params(self, hidden_params: object) -> None:
@@ -164,7 +165,10 @@ class StreamAccumulator:
             return None
         if self.retained is not None:
             return build_retained(self.retained, messages, logging_obj, count_prompt_tokens)
-        return build_folded(self, messages, logging_obj, count_prompt_tokens, stamp_cost)
+        try:
+            return build_folded(self, messages, logging_obj, count_prompt_tokens, stamp_cost)
+        except Exception as e:
+            raise StreamAssemblyError.building(e) from e
 
 
 def build_retained(

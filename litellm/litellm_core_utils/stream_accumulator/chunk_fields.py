@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of
+
 DELTA_NON_TEXT_FIELDS: Final = (
     "tool_calls",
     "function_call",
@@ -66,13 +68,6 @@ def present_fields(delta: object) -> list[tuple[str, Any]]:
     return present
 
 
-def hidden_params_of(chunk: object) -> object:
-    """The chunk's ``_hidden_params`` (a dict chunk's key, a model's attribute), or None."""
-    if isinstance(chunk, dict):
-        return chunk.get("_hidden_params")
-    return getattr(chunk, "_hidden_params", None)
-
-
 def provider_metadata_attr(chunk: object, field_name: str) -> object:
     """Same lookup as ``VertexGeminiConfig._get_stream_chunk_attr``."""
     if not isinstance(chunk, dict):
@@ -83,7 +78,7 @@ def provider_metadata_attr(chunk: object, field_name: str) -> object:
     model_extra: Final = chunk.get("model_extra")
     if isinstance(model_extra, dict) and (value := model_extra.get(field_name)) is not None:
         return value
-    hidden: Final = chunk.get("_hidden_params")
+    hidden: Final = hidden_params_of(chunk)
     return hidden.get(field_name) if isinstance(hidden, dict) else None
 
 

@@ -51,7 +51,8 @@ def _set_hidden_params(folded: StreamAccumulator, response: ModelResponse, proce
     if models:
         first_model: Final = cast(Any, folded.first_chunk)["model"]
         provider_model: Final = next((m for m in models if m != first_model), models[0])
-        response._hidden_params = dict(response._hidden_params, provider_response_model=provider_model)
+        hidden: Final = dict(upstream_surface.hidden_params_of(response), provider_response_model=provider_model)
+        upstream_surface.replace_hidden_params(response, hidden)
 
 
 def _set_messages(folded: StreamAccumulator, response: ModelResponse, states: list[ChoiceState]) -> None:

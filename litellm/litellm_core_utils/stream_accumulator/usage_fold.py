@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from openai.types.completion_usage import CompletionTokensDetails
 
 from litellm.litellm_core_utils import upstream_surface
-from litellm.litellm_core_utils.stream_accumulator.chunk_fields import get_field, hidden_params_of
+from litellm.litellm_core_utils.stream_accumulator.chunk_fields import get_field
 from litellm.types.utils import (
     CacheCreationTokenDetails,
     CompletionTokensDetailsWrapper,
@@ -53,7 +53,7 @@ def _carries_usage(chunk: object) -> bool:
     """Whether ``ChunkProcessor._extract_usage_chunk`` could find usage on the chunk (a cheap pre-check)."""
     if get_field(chunk, "usage") is not None:
         return True
-    hidden: Final = hidden_params_of(chunk)
+    hidden: Final = upstream_surface.hidden_params_of(chunk)
     return isinstance(hidden, dict) and hidden.get("usage") is not None
 
 
@@ -74,6 +74,7 @@ class UsageFold:
         self.cache_creation_token_details: CacheCreationTokenDetails | None = None
         self.cost: float | None = None
         self.pricing: dict[str, str] = {}
+        self._processor: Any = None  # upstream's ChunkProcessor, made for the first usage chunk
 
     def fold(self, chunk: object) -> None:
         if not _carries_usage(chunk):
@@ -81,7 +82,9 @@ class UsageFold:
         usage_chunk: Final = upstream_surface.extract_usage_chunk(chunk)
         if usage_chunk is None:
             return
-        summary: Final = upstream_surface.usage_summary(chunk, usage_chunk)
+        if self._processor is None:
+            self._processor = upstream_surface.chunk_processor([chunk])
+        summary: Final = upstream_surface.usage_summary(self._processor, usage_chunk)
         self._fold_token_counts(summary)
         self._fold_cache_counts(summary)
         if summary["completion_tokens_details"] is not None:
@@ -136,7 +139,7 @@ class UsageFold:
         cursor_was_reset = False
         if not (self.completion_usage_updates >= 2 or saw_finish_reason):
             # Anthropic's message_start cursor, never followed by message_delta (_reset_anthropic_cursor_...)
-            hidden: Final = hidden_params_of(first_chunk)
+            hidden: Final = upstream_surface.hidden_params_of(first_chunk)
             if isinstance(hidden, dict) and hidden.get("custom_llm_provider") == "anthropic":
                 cursor_was_reset = completion_tokens is not None
                 completion_tokens = None
@@ -178,7 +181,7 @@ class TotalUsageFold:
         return fold
 
     def copy(self) -> TotalUsageFold:
-        twin: Final = TotalUsageFold.__new__(TotalUsageFold)
+        twin: Final = TotalUsageFold()
         twin.__dict__.update(self.__dict__)
         return twin
 
