@@ -55,6 +55,8 @@ class Mirror:
 _BUILDER_UTILS: Final = "litellm.litellm_core_utils.streaming_chunk_builder_utils"
 _STREAMING_HANDLER: Final = "litellm.litellm_core_utils.streaming_handler"
 _MAIN: Final = "litellm.main"
+_PROXY_SERVER: Final = "litellm.proxy.proxy_server"
+_PROXY_UTILS: Final = "litellm.proxy.utils"
 _ACCUMULATOR: Final = "litellm.litellm_core_utils.stream_accumulator"
 _SURFACE_TEST: Final = "tests/test_litellm/litellm_core_utils/test_upstream_surface.py"
 _PARITY_TEST: Final = "tests/test_litellm/litellm_core_utils/test_stream_accumulator.py"
@@ -135,6 +137,46 @@ PRIVATE_NAMES: Final[tuple[PrivateName, ...]] = (
         "_set_stream_builder_response_cost",
         ("response", "logging_obj"),
         "stream_chunk_builder's response_cost in the assembled response's hidden params",
+    ),
+    # The proxy's SSE writing (async_data_generator), read by litellm/proxy/stream_through.py.
+    PrivateName(
+        _PROXY_SERVER,
+        "_get_client_requested_model_for_streaming",
+        ("request_data",),
+        "the model name the client asked for, which the chunks of its stream carry",
+    ),
+    PrivateName(
+        _PROXY_SERVER,
+        "_restamp_streaming_chunk_model",
+        (
+            "chunk",
+            "requested_model_from_client",
+            "request_data",
+            "model_mismatch_logged",
+            "fallback_was_attempted",
+            "fallback_model_from_metadata",
+        ),
+        "(keyword-only) the chunk as the client receives it, its model renamed, and the mismatch-logged flag",
+    ),
+    PrivateName(
+        _PROXY_SERVER,
+        "_is_injected_stream_usage_artifact",
+        ("chunk",),
+        "a usage chunk the proxy asked the backend for on the client's behalf and does not send",
+    ),
+    PrivateName(_PROXY_SERVER, "_serialize_streaming_chunk", ("chunk",), "a chunk's JSON as the proxy sends it"),
+    PrivateName(_PROXY_SERVER, "_format_streaming_sse_chunk", ("chunk",), "the SSE frame around a chunk's JSON"),
+    PrivateName(
+        _PROXY_UTILS,
+        "_post_call_pipelines",
+        ("data",),
+        "the request's post_call guardrail pipelines (empty: none)",
+    ),
+    PrivateName(
+        _PROXY_UTILS,
+        "ProxyLogging._discard_deferred_stream_logging_for_failure",
+        ("request_data", "error"),
+        "static: drops the parked success logging of a chat stream that failed; False when the caller fires it",
     ),
 )
 
@@ -336,3 +378,52 @@ def calculate_usage_from_summary(
         reasoning_tokens=reasoning_tokens,
         count_prompt_tokens=count_prompt_tokens,
     )
+
+
+def stream_chunk_frame(chunk: object, request_data: dict[str, Any]) -> bytes | None:
+    """The SSE frame the proxy's ``async_data_generator`` writes for a chunk of a chat stream that no fallback and
+    no per-chunk hook touched, or None when it writes none for it."""
+    from litellm.proxy import proxy_server
+
+    restamped, _ = proxy_server._restamp_streaming_chunk_model(
+        chunk=chunk,
+        requested_model_from_client=proxy_server._get_client_requested_model_for_streaming(request_data=request_data),
+        request_data=request_data,
+        model_mismatch_logged=True,
+    )
+    if request_data.get("_litellm_strip_stream_usage") and proxy_server._is_injected_stream_usage_artifact(restamped):
+        return None
+    frame: Final = proxy_server._format_streaming_sse_chunk(chunk=proxy_server._serialize_streaming_chunk(restamped))
+    return frame if isinstance(frame, bytes) else frame.encode()
+
+
+def has_post_call_pipelines(request_data: dict[str, Any]) -> bool:
+    from litellm.proxy.utils import _post_call_pipelines
+
+    return bool(_post_call_pipelines(request_data))
+
+
+def discard_deferred_stream_logging_for_failure(request_data: dict[str, Any], error: Exception) -> bool:
+    from litellm.proxy.utils import ProxyLogging
+
+    return bool(ProxyLogging._discard_deferred_stream_logging_for_failure(request_data, error))
+
+
+def unread_openai_chat_stream(stream: object) -> bool:
+    """An OpenAI SDK ``AsyncStream`` of chat chunks (plain events, not event-and-data pairs) of which nothing has
+    been read: its ``_cast_to``, ``_options`` and response, as ``AsyncStream.__stream__`` uses them."""
+    import httpx
+    from openai import AsyncStream
+    from openai.types.chat import ChatCompletionChunk
+
+    if type(stream) is not AsyncStream or stream._cast_to is not ChatCompletionChunk:
+        return False
+    http: Final = stream.response
+    if not isinstance(http, httpx.Response) or http.is_stream_consumed or http.is_closed:
+        return False
+    return stream._options is None or not stream._options.synthesize_event_and_data
+
+
+def build_streamed_object(stream: Any, data: object) -> Any:
+    """What ``AsyncStream.__stream__`` yields for one parsed event: the client's ``_process_response_data``."""
+    return stream._client._process_response_data(data=data, cast_to=stream._cast_to, response=stream.response)
