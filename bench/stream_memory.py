@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -72,28 +71,11 @@ class _LazyStream:
 
 
 def _wrapper(count: int) -> Any:
-    from litellm.litellm_core_utils.litellm_logging import Logging
-    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+    sys.path.insert(0, str(REPO_ROOT))  # the worker runs as a script: the tests' shared set-up is found from the root
+    from tests.test_litellm.litellm_core_utils.stream_wrapper import stream_wrapper
 
-    call_id = str(uuid.uuid4())
-    logging_obj = Logging(
-        model=MODEL,
-        messages=[{"role": "user", "content": "count"}],
-        stream=True,
-        call_type="acompletion",
-        start_time=time.time(),
-        litellm_call_id=call_id,
-        function_id=call_id,
-    )
-    logging_obj.update_environment_variables(
-        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
-    )
-    return CustomStreamWrapper(
-        completion_stream=_LazyStream(count),
-        model=MODEL,
-        custom_llm_provider="cached_response",
-        logging_obj=logging_obj,
-    )
+    messages = [{"role": "user", "content": "count"}]
+    return stream_wrapper(_LazyStream(count), model=MODEL, messages=messages, call_type="acompletion")[0]
 
 
 async def _consume(wrapper: Any, count: int | None) -> int:

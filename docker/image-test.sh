@@ -68,25 +68,25 @@ fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The fake backend (a process of ours, stopped by PID).
-"$python" tests/e2e/_multi_instance_backend.py --port 0 > "$run_dir/backend.out" 2> "$run_dir/backend.err" &
+"$python" tests/test_litellm/buffered_stream/fake_llm.py --port 0 > "$run_dir/backend.out" 2> "$run_dir/backend.err" &
 backend_pid=$!
 for _ in $(seq 1 50); do grep -q '^READY' "$run_dir/backend.out" 2> /dev/null && break; sleep 0.2; done
 backend_port=$(awk '/^READY/ {print $2}' "$run_dir/backend.out")
 [ -n "$backend_port" ] || { cat "$run_dir/backend.err" >&2; echo "the fake backend did not start" >&2; exit 1; }
 proxy_port=$(free_port)
 
-# timeout 3 s; the slow model generates 15 tokens 300 ms apart (4.5 s), the fast one 3 tokens.
+# timeout 3 s; the slow model generates 15 tokens 300 ms apart (~5 s), the fast one 3 tokens.
 cat > "$run_dir/config.yaml" << EOF
 model_list:
   - model_name: slow-llm
     litellm_params:
-      model: openai/slow-t15-g300
+      model: openai/text+tokens=15+delay=0.3
       api_base: http://127.0.0.1:$backend_port/v1
       api_key: fake-backend-key
       timeout: 3
   - model_name: fast-llm
     litellm_params:
-      model: openai/fast-t3-g10
+      model: openai/text+tokens=3
       api_base: http://127.0.0.1:$backend_port/v1
       api_key: fake-backend-key
       timeout: 3
@@ -163,7 +163,7 @@ chat() { # model, extra JSON fields -> prints HTTP status, body in $run_dir/resp
 content() { "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"])' \
     "$run_dir/response.json" 2> /dev/null; }
 
-status=$(chat fast-llm '') && [ "$status" = 200 ] && [ "$(content)" = "w0 w1 w2" ] \
+status=$(chat fast-llm '') && [ "$status" = 200 ] && [ "$(content)" = "w0c0 w1c0 w2c0 " ] \
     && pass "short non-streaming request: 200, content '$(content)'" \
     || fail "short non-streaming request: HTTP $status $(head -c 300 "$run_dir/response.json")"
 
@@ -174,7 +174,7 @@ status=$(curl -sS -o "$run_dir/response.json" -w '%{http_code}' --max-time 30 \
     || fail "a request without a key: HTTP $status $(head -c 300 "$run_dir/response.json")"
 
 status=$(chat slow-llm '') || true
-[ "$status" != 200 ] && pass "control: a 4.5 s non-streaming generation under timeout 3 fails without buffered_stream (HTTP $status)" \
+[ "$status" != 200 ] && pass "control: a ~5 s non-streaming generation under timeout 3 fails without buffered_stream (HTTP $status)" \
     || fail "control: the slow request succeeded without buffered_stream; the timeout is not shorter than the generation"
 
 wired=$(podman exec "$container" python3 -c '
@@ -184,9 +184,9 @@ own = root / "buffered_stream"
 print(any("buffered_stream" in p.read_text(errors="ignore") for p in root.rglob("*.py") if own not in p.parents))
 ' 2> /dev/null || echo unknown)
 status=$(chat slow-llm ', "buffered_stream": true') || true
-expected="w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14"
+expected="w0c0 w1c0 w2c0 w3c0 w4c0 w5c0 w6c0 w7c0 w8c0 w9c0 w10c0 w11c0 w12c0 w13c0 w14c0 "
 if [ "$status" = 200 ] && [ "$(content)" = "$expected" ]; then
-    pass "buffered_stream: a 4.5 s generation under timeout 3 returns 200 with the whole content"
+    pass "buffered_stream: a ~5 s generation under timeout 3 returns 200 with the whole content"
 elif [ "$buffered_check" != required ] && [ "$wired" = False ]; then
     echo "XFAIL buffered_stream request: HTTP $status; expected, this image's litellm does not wire buffered_stream in yet"
 else

@@ -13,26 +13,19 @@ through unchanged.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from litellm.buffered_stream.assemblers import (
-    AnthropicMessageAssembler,
-    Assembler,
-    Json,
-    OllamaChatAssembler,
-    OpenAIChatAssembler,
-    StreamFailed,
-)
+from litellm.buffered_stream.assembly import StreamFailed
+from litellm.buffered_stream.decision import NativeReason
 from litellm.buffered_stream.decoders import dumps, loads
 from litellm.buffered_stream.quoting import QUOTE_LIMIT
-from litellm.buffered_stream.responses import ResponsesAssembler
-from litellm.buffered_stream.text_completion import TextCompletionAssembler
 from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
+from litellm.buffered_stream.wires import OPENAI_CHAT, Wire, wire_for_path
 from litellm.litellm_core_utils.upstream_surface import verbose_logger
 
 
@@ -48,6 +41,26 @@ class BufferedCall:
     served: int = 0
     failed_mid_stream: bool = False
     metadata: MutableMapping[str, Any] | None = None
+    #: Requests of the call that went through ``BufferingAsyncClient``.
+    seen: int = 0
+    #: The first reason a request of the call was not served from a stream.
+    unserved: NativeReason | None = None
+
+    def note_unserved(self, reason: NativeReason) -> None:
+        if self.unserved is None:
+            self.unserved = reason
+
+    def native_reason(self) -> NativeReason:
+        """Why no request of this call was served from a stream (for a call that ended with ``served == 0``)."""
+        if self.unserved is not None:
+            return self.unserved
+        if self.seen == 0:
+            return NativeReason(
+                "client",
+                "no backend request of the call went through litellm's buffering HTTP client (a client of your own: "
+                "client= or litellm.aclient_session, or a provider whose handler makes its requests another way)",
+            )
+        return NativeReason("unserved", "none of the call's backend requests was a non-streaming generation request")
 
 
 _current: ContextVar[BufferedCall | None] = ContextVar("litellm_buffered_stream_call", default=None)
@@ -72,56 +85,17 @@ def buffering(metadata: MutableMapping[str, Any] | None = None) -> Iterator[Buff
         _current.reset(token)
 
 
+def current_call() -> BufferedCall | None:
+    """The buffered call in progress here, if any."""
+    return _current.get()
+
+
 def in_buffered_call() -> bool:
     """Is a buffered call in progress here (so the calls litellm makes on its behalf are buffered too)?"""
     return _current.get() is not None
 
 
-class StreamAssembler(Protocol):
-    def feed(self, data: bytes) -> None: ...
-
-    def finish(self) -> dict[str, Any]: ...
-
-    def error_body(self, message: str) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Wire:
-    name: str
-    path_suffixes: tuple[str, ...]
-    stream_content_types: tuple[str, ...]
-    assembler: Callable[[], Assembler | StreamAssembler]
-    ask_for_usage: bool
-    #: The body field every request of this wire carries (tells a generation request from other POSTs).
-    body_key: str = "messages"
-
-
-#: Matched in order: chat completions before text completions, whose path is a suffix of theirs.
-WIRES = (
-    Wire("openai", ("/chat/completions",), ("text/event-stream",), OpenAIChatAssembler, True),
-    Wire("anthropic", ("/v1/messages", "/messages"), ("text/event-stream",), AnthropicMessageAssembler, False),
-    Wire(
-        "ollama",
-        ("/api/chat",),
-        ("application/x-ndjson", "application/json", "application/jsonl"),
-        OllamaChatAssembler,
-        False,
-    ),
-    Wire("responses", ("/responses",), ("text/event-stream",), ResponsesAssembler, False, body_key="input"),
-    Wire("openai_text", ("/completions",), ("text/event-stream",), TextCompletionAssembler, True, body_key="prompt"),
-)
-
 _DROPPED_RESPONSE_HEADERS = ("content-type", "content-length", "content-encoding", "transfer-encoding")
-
-
-def _wire_for(request: httpx.Request) -> Wire | None:
-    if request.method != "POST":
-        return None
-    path = request.url.path.rstrip("/")
-    for wire in WIRES:
-        if path.endswith(wire.path_suffixes):
-            return wire
-    return None
 
 
 def _streamed_request(request: httpx.Request, wire: Wire) -> httpx.Request | None:
@@ -146,7 +120,9 @@ def _is_stream(response: httpx.Response, wire: Wire) -> bool:
     return response.status_code == 200 and content_type in wire.stream_content_types
 
 
-def _assembled(response: httpx.Response, request: httpx.Request, body: Json, status: int = 200) -> httpx.Response:
+def _assembled(
+    response: httpx.Response, request: httpx.Request, body: dict[str, Any], status: int = 200
+) -> httpx.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS]
     headers.append(("content-type", "application/json"))
     assembled = httpx.Response(
@@ -167,14 +143,14 @@ def _failed(response: httpx.Response, request: httpx.Request, wire: Wire, failur
     return _assembled(response, request, body, failure.status_code)
 
 
-def _with_usage(wire: Wire, request: httpx.Request, body: Json) -> Json:
+def _with_usage(wire: Wire, request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
     """An OpenAI answer whose stream carried no usage gets the tokenizer's estimate, marked as such."""
-    if wire.name != "openai" or not lacks_usage(body.get("usage")):
+    if wire is not OPENAI_CHAT or not lacks_usage(body.get("usage")):
         return body
     try:
         sent = loads(request.content)
         if not isinstance(sent, dict):
-            raise TypeError("the request body is not a JSON object")
+            return body
         body["usage"] = estimate_body(sent, body)
     except Exception:  # a count that cannot be made never fails a complete answer
         verbose_logger.exception("buffered_stream: could not estimate the usage of an answer")
@@ -185,13 +161,37 @@ def _with_usage(wire: Wire, request: httpx.Request, body: Json) -> Json:
 
 
 def _plan(request: httpx.Request) -> tuple[Wire, httpx.Request] | None:
-    if _current.get() is None:
+    call = _current.get()
+    if call is None:
         return None
-    wire = _wire_for(request)
+    call.seen += 1
+    if request.method != "POST":
+        return None
+    wire = wire_for_path(request.url.path)
     if wire is None:
+        call.note_unserved(
+            NativeReason(
+                "path",
+                f"its backend request went to {request.url.path}, which is not the path of a wire buffered_stream "
+                "assembles",
+            )
+        )
         return None
     streamed = _streamed_request(request, wire)
     return None if streamed is None else (wire, streamed)
+
+
+def _note_not_a_stream(response: httpx.Response, wire: Wire) -> None:
+    call = _current.get()
+    if call is not None and response.status_code == 200:
+        content_type = response.headers.get("content-type", "") or "no content-type"
+        call.note_unserved(
+            NativeReason(
+                "not_a_stream",
+                f"the backend answered the streamed request ({wire.name} wire) with {content_type}, not a stream: "
+                "it ignored stream: true",
+            )
+        )
 
 
 class BufferingAsyncClient(httpx.AsyncClient):
@@ -209,6 +209,7 @@ class BufferingAsyncClient(httpx.AsyncClient):
         caller_streams = kwargs.pop("stream", False)
         response = await super().send(streamed, stream=True, **kwargs)
         if not _is_stream(response, wire):
+            _note_not_a_stream(response, wire)
             if not caller_streams:
                 await response.aread()
             return response

@@ -1,6 +1,7 @@
 """Where every chat completion passes: ``litellm.completion`` and ``litellm.acompletion``.
 
-Two ways to serve a buffered call, chosen per provider:
+Two ways to serve a buffered call, chosen per provider by the registry (``wires.route``, through
+``decision.decide``):
 
 - wire: for providers whose chat request goes over a wire format this package can assemble
   (OpenAI chat completions, Anthropic messages, Ollama chat) through litellm's async HTTP clients,
@@ -16,46 +17,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import litellm
-from litellm.buffered_stream.client import buffering, in_buffered_call, mark_served
-from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.buffered_stream.client import buffering, current_call, in_buffered_call, mark_served
+from litellm.buffered_stream.decision import Decision, NativeReason, decide, provider_of, warn_native
+from litellm.buffered_stream.options import FIELD, requested, take_switch
 from litellm.buffered_stream.quoting import clip_message
 from litellm.buffered_stream.retry import mark_failed_mid_stream
 from litellm.buffered_stream.usage import estimate, lacks_usage, mark_estimated
+from litellm.buffered_stream.wires import Endpoint, ServingPath
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
-from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params, verbose_logger
 from litellm.types.utils import ModelResponse
 
-if TYPE_CHECKING:
-    from litellm.litellm_core_utils.litellm_logging import Logging
-
 RESPONSE_HEADER = "x-litellm-buffered-stream"
-
-#: Providers whose chat requests are served by ``BufferingAsyncClient`` (their wire is one it assembles).
-WIRE_PROVIDERS = frozenset(
-    {
-        "openai",
-        "custom_openai",
-        "azure",
-        "hosted_vllm",
-        "groq",
-        "deepseek",
-        "lm_studio",
-        "llamafile",
-        "openrouter",
-        "together_ai",
-        "fireworks_ai",
-        "mistral",
-        "xai",
-        "deepinfra",
-        "ollama_chat",
-        "anthropic",
-    }
-)
 
 
 class IncompleteStreamError(APIError):
@@ -64,16 +42,6 @@ class IncompleteStreamError(APIError):
 
 def _model(args: tuple[Any, ...], kwargs: MutableMapping[str, Any]) -> str:
     return str(args[0] if args else kwargs.get("model", ""))
-
-
-def _provider(model: str, kwargs: MutableMapping[str, Any]) -> str:
-    try:
-        resolved: tuple[str, str, str | None, str | None] = litellm.get_llm_provider(
-            model=model, custom_llm_provider=kwargs.get("custom_llm_provider"), api_base=kwargs.get("api_base")
-        )
-    except Exception:  # an unknown provider fails later, with upstream's own error
-        return ""
-    return resolved[1]
 
 
 def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
@@ -155,11 +123,60 @@ def _failed_mid_stream(error: BaseException) -> None:
 
 def _cost(stream: Any, response: Any, model: str) -> float | None:
     """As the native path costs it: the call's logging object knows the deployment's own prices."""
-    logging_obj: Logging | None = getattr(stream, "logging_obj", None)
+    logging_obj = getattr(stream, "logging_obj", None)
+    cost: float | None
     if logging_obj is not None:
-        return logging_obj.response_cost_calculator(result=response)
-    cost: float = litellm.completion_cost(completion_response=response, model=model)
+        cost = logging_obj.response_cost_calculator(result=response)
+    else:
+        cost = litellm.completion_cost(completion_response=response, model=model)
     return cost
+
+
+def _decide(
+    args: tuple[Any, ...], kwargs: MutableMapping[str, Any], *, sync: bool, inherited: bool = False
+) -> tuple[str, Decision]:
+    """The call's model and decision; litellm's own keys are taken out of ``kwargs`` (never sent)."""
+    model = _model(args, kwargs)
+    flag = take_switch(kwargs, model)
+    text = sync and kwargs.get("text_completion") is True  # sync text completions come through litellm.completion
+    decision = decide(
+        endpoint=Endpoint.TEXT_COMPLETION if text else Endpoint.CHAT,
+        deployment=True if inherited else flag,
+        stream=kwargs.get("stream"),
+        provider=provider_of(model, kwargs) if (inherited or flag) else None,
+        sync=sync,
+        single_choice=_generic_supported(kwargs),
+        model=model,
+    )
+    return model, decision
+
+
+def _report_native(endpoint: Endpoint, kwargs: MutableMapping[str, Any], reason: NativeReason) -> None:
+    """Inside another endpoint's buffered call its owner reports; otherwise warn here."""
+    call = current_call()
+    if call is not None:
+        call.note_unserved(reason)
+    else:
+        warn_native(endpoint, kwargs, reason)
+
+
+async def _serve_from_wire(
+    acompletion: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: MutableMapping[str, Any]
+) -> Any:
+    owner = not in_buffered_call()
+    _mark_metadata(kwargs)
+    with buffering(kwargs["metadata"]) as call:
+        try:
+            response = await acompletion(*args, **kwargs)
+        except Exception as e:
+            if call.failed_mid_stream:
+                mark_failed_mid_stream(e)
+            raise
+    if call.served:
+        return _stamp(response)
+    if owner:
+        warn_native(Endpoint.CHAT, kwargs, call.native_reason())
+    return response
 
 
 def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -170,22 +187,14 @@ def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable
         inherited = _inherits_buffering(kwargs)
         if not requested(kwargs) and not inherited:
             return await acompletion(*args, **kwargs)
-        model = _model(args, kwargs)
-        if not (BufferedStreamRequest.take(kwargs, model).enabled or inherited):
+        model, decision = _decide(args, kwargs, sync=False, inherited=inherited)
+        if decision.native is not None:
+            _report_native(Endpoint.CHAT, kwargs, decision.native)
+        if decision.path is ServingPath.WIRE:
+            return await _serve_from_wire(acompletion, args, kwargs)
+        if decision.path is not ServingPath.GENERIC or decision.route is None:
             return await acompletion(*args, **kwargs)
-        provider = _provider(model, kwargs)
-        if provider in WIRE_PROVIDERS:
-            _mark_metadata(kwargs)
-            with buffering(kwargs["metadata"]) as call:
-                try:
-                    response = await acompletion(*args, **kwargs)
-                except Exception as e:
-                    if call.failed_mid_stream:
-                        mark_failed_mid_stream(e)
-                    raise
-            return _stamp(response) if call.served else response
-        if not _generic_supported(kwargs):
-            return await acompletion(*args, **kwargs)
+        provider = decision.route.provider
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
         stream = _counted(await acompletion(*args, **kwargs))
@@ -210,6 +219,22 @@ def _inherits_buffering(kwargs: MutableMapping[str, Any]) -> bool:
     return FIELD not in kwargs and kwargs.get("stream") is not True and in_buffered_call()
 
 
+def _close(stream: Any) -> None:
+    """Release a sync stream's backend connection now: litellm's sync stream wrapper has no ``close``.
+
+    Called on every exit of the sync generic path (answer, backend error, an error of ours, an
+    interrupt), so no connection waits for the garbage collector.
+    """
+    source = getattr(stream, "completion_stream", None)
+    close = getattr(source, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception as e:  # closing must not hide the call's own outcome
+        verbose_logger.debug("buffered_stream: closing the backend stream failed: %s", e)
+
+
 def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``litellm.completion``: sync buffered calls take the generic path."""
 
@@ -217,25 +242,27 @@ def buffered_completion(completion: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not requested(kwargs):
             return completion(*args, **kwargs)
-        model = _model(args, kwargs)
-        if not BufferedStreamRequest.take(kwargs, model).enabled or kwargs.get("acompletion") is True:
+        model, decision = _decide(args, kwargs, sync=True)
+        if kwargs.get("acompletion") is True:  # litellm.acompletion's own run: its wrapper has decided
             return completion(*args, **kwargs)
-        if kwargs.get("text_completion") is True:
-            # Sync text completions are served natively: the generic path assembles chat chunks only.
+        if decision.native is not None and decision.route is not None:
+            warn_native(decision.route.endpoint, kwargs, decision.native)
+        if decision.path is not ServingPath.GENERIC or decision.route is None:
             return completion(*args, **kwargs)
-        if not _generic_supported(kwargs):
-            return completion(*args, **kwargs)
-        provider = _provider(model, kwargs)
+        provider = decision.route.provider
         _mark_metadata(kwargs)
         _as_stream(model, provider, kwargs)
         stream = _counted(completion(*args, **kwargs))
-        accumulator = StreamAccumulator()
         try:
-            for chunk in stream:
-                accumulator.add(chunk)
-        except Exception as e:
-            _failed_mid_stream(e)
-            raise
-        return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+            accumulator = StreamAccumulator()
+            try:
+                for chunk in stream:
+                    accumulator.add(chunk)
+            except Exception as e:
+                _failed_mid_stream(e)
+                raise
+            return _stamp(_assemble(stream, accumulator, model, provider, kwargs))
+        finally:
+            _close(stream)
 
     return wrapper

@@ -14,7 +14,8 @@ The wrapped entry points are ``litellm.anthropic_messages``, ``litellm.aresponse
   request is assembled like a native Responses call.
 
 A call that no stream served (a provider whose wire is not assembled, a backend that ignored
-``stream: true``) is the native call, unmarked. Documentation: docs/buffered-stream.md.
+``stream: true``) is the native call, unmarked, and a warning names why (``decision.warn_native``).
+Documentation: docs/buffered-stream.md.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import functools
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from litellm.buffered_stream.client import buffering
-from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.buffered_stream.client import buffering, in_buffered_call
+from litellm.buffered_stream.decision import decide, provider_of, warn_native
+from litellm.buffered_stream.options import FIELD, requested, take_switch
+from litellm.buffered_stream.wires import PROXY_ROUTE_TYPES, Endpoint
 from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
@@ -52,24 +55,48 @@ def stamp(response: Any) -> Any:
     return response
 
 
-def buffered_endpoint(metadata_key: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+def buffered_endpoint(
+    metadata_key: str, endpoint: Endpoint | None = None
+) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     """Wrap an async endpoint so that ``buffered_stream=True`` calls are served from a backend stream.
 
     ``metadata_key`` is where the endpoint keeps litellm's own metadata (``litellm_metadata`` where
     ``metadata`` is a field of the provider's API, as on ``/v1/messages`` and ``/v1/responses``).
+    ``endpoint`` defaults to the one the wrapped function serves, by its name (``anthropic_messages``,
+    ``aresponses``, ``atext_completion``: the proxy's route types).
     """
 
-    def decorate(endpoint: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(endpoint)
+    def decorate(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        served = endpoint or PROXY_ROUTE_TYPES.get(getattr(function, "__name__", ""))
+        if served is None:
+            raise ValueError(f"buffered_endpoint: name the endpoint that {function!r} serves")
+
+        @functools.wraps(function)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not requested(kwargs):
-                return await endpoint(*args, **kwargs)
-            if not BufferedStreamRequest.take(kwargs, str(kwargs.get("model") or "")).enabled:
-                return await endpoint(*args, **kwargs)
+                return await function(*args, **kwargs)
+            model = str(kwargs.get("model") or "")
+            flag = take_switch(kwargs, model)
+            decision = decide(
+                endpoint=served,
+                deployment=flag,
+                stream=kwargs.get("stream"),
+                provider=provider_of(model, kwargs) if flag else None,
+                model=model,
+            )
+            if decision.native is not None:
+                warn_native(served, kwargs, decision.native)
+            if not decision.buffered:
+                return await function(*args, **kwargs)
+            owner = not in_buffered_call()
             _mark_metadata(kwargs, metadata_key)
             with buffering() as call:
-                response = await endpoint(*args, **kwargs)
-            return stamp(response) if call.served else response
+                response = await function(*args, **kwargs)
+            if call.served:
+                return stamp(response)
+            if owner:
+                warn_native(served, kwargs, call.native_reason())
+            return response
 
         return wrapper
 

@@ -4,6 +4,8 @@ Per request: the body field ``buffered_stream`` (OpenAI SDK ``extra_body``). Per
 deployment's ``litellm_params.buffered_stream``. The request's value wins unless the operator sets
 ``allow_client_buffered_stream_override: false`` on the deployment, which pins the deployment's
 value whatever clients send (the same shape as upstream's ``allow_client_keepalive_override``).
+That precedence, and everything else that decides whether a call is buffered, is applied in one
+place: ``decision.decide``.
 
 A client may also nest the switch in ``extra_body`` (what the OpenAI SDK's ``extra_body`` would
 send if copied into a raw body): it is lifted to the top level, so it is honoured and never
@@ -14,7 +16,6 @@ would be silently ignored, so such a request is rejected with a 400 that names w
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
 from typing import TypeGuard
 
 from litellm.buffered_stream.quoting import quoted
@@ -59,39 +60,14 @@ def parse_seconds(value: object, field: str) -> float | None:
     )
 
 
-def apply_deployment_policy(
-    deployment_params: Mapping[str, object], request_kwargs: MutableMapping[str, object]
-) -> None:
-    """Decide the request's value before the router merges it over the deployment's ``litellm_params``.
+def take_switch(kwargs: MutableMapping[str, object], model: str | None) -> object:
+    """Take litellm's own keys out of a call's kwargs (they are never sent): the call's ``buffered_stream``, unvalidated.
 
-    A client never sets the policy itself; its ``buffered_stream`` survives only where the
-    deployment allows client overrides (the default).
+    ``decision.decide`` reads the value; the operator's pin was applied by the router already.
     """
-    model = str(deployment_params.get("model") or "")
-    reject_unread_forms(request_kwargs, model)
-    lift_nested(request_kwargs, model)
-    for proxy_only in (OVERRIDE_FIELD, KEEPALIVE_FIELD, MAX_SECONDS_FIELD):  # the proxy has applied them already
-        request_kwargs.pop(proxy_only, None)
-    if FIELD not in request_kwargs:
-        return
-    client_value = parse_flag(request_kwargs.pop(FIELD), model=model)
-    allow_override = parse_flag(deployment_params.get(OVERRIDE_FIELD), OVERRIDE_FIELD)
-    if client_value is not None and allow_override is not False:
-        request_kwargs[FIELD] = client_value
-
-
-@dataclass(frozen=True)
-class BufferedStreamRequest:
-    """What a completion call asked for, with litellm's own keys taken out of its kwargs."""
-
-    enabled: bool
-
-    @classmethod
-    def take(cls, kwargs: MutableMapping[str, object], model: str | None) -> BufferedStreamRequest:
-        lift_nested(kwargs, model)
-        kwargs.pop(OVERRIDE_FIELD, None)
-        enabled = parse_flag(kwargs.pop(FIELD, None), model=model)
-        return cls(enabled=bool(enabled) and kwargs.get("stream") is not True)
+    lift_nested(kwargs, model)
+    kwargs.pop(OVERRIDE_FIELD, None)
+    return kwargs.pop(FIELD, None)
 
 
 def requested(kwargs: Mapping[str, object]) -> bool:

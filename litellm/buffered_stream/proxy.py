@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import litellm
 from litellm.buffered_stream.completion import RESPONSE_HEADER
+from litellm.buffered_stream.decision import decide, provider_of, rust_serves, warn_native
 from litellm.buffered_stream.options import (
     DEFAULT_MAX_SECONDS,
     FIELD,
@@ -28,9 +29,9 @@ from litellm.buffered_stream.options import (
     MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
     client_value,
-    parse_flag,
     parse_seconds,
 )
+from litellm.buffered_stream.wires import PROXY_ROUTE_TYPES, Endpoint
 from litellm.exceptions import Timeout
 from litellm.litellm_core_utils.upstream_surface import verbose_proxy_logger
 
@@ -101,7 +102,7 @@ NOT_BUFFERED = BufferedProxyCall()
 #: The proxy's route type of chat completions.
 CHAT_ROUTE = "acompletion"
 #: The route types of the buffered endpoints: chat completions, /v1/messages, /v1/responses, /v1/completions.
-BUFFERED_ROUTES = frozenset({CHAT_ROUTE, "anthropic_messages", "aresponses", "atext_completion"})
+BUFFERED_ROUTES = frozenset(PROXY_ROUTE_TYPES)
 
 
 def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = CHAT_ROUTE) -> BufferedProxyCall:
@@ -111,12 +112,12 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
     buffered if any of them buffers it, with the shortest keepalive interval and the longest cap.
     A client value that is not valid is the client's error (a 400 naming the field).
     """
-    if route_type not in BUFFERED_ROUTES or request_data.get("stream") is True:
+    endpoint = PROXY_ROUTE_TYPES.get(route_type)
+    if endpoint is None or request_data.get("stream") is True:
         return NOT_BUFFERED
-    client_flag = parse_flag(client_value(request_data))
     client_keepalive = parse_seconds(request_data.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
     deployments = _deployments(request_data.get("model"), llm_router) or [{}]
-    calls = [_deployment_call(params, client_flag, client_keepalive) for params in deployments]
+    calls = [_deployment_call(endpoint, params, request_data, client_keepalive) for params in deployments]
     buffered = [call for call in calls if call.buffered]
     if not buffered:
         return NOT_BUFFERED
@@ -130,21 +131,35 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
 
 
 def _deployment_call(
-    params: Mapping[str, Any], client_flag: bool | None, client_keepalive: float | None
+    endpoint: Endpoint, params: Mapping[str, Any], request_data: Mapping[str, Any], client_keepalive: float | None
 ) -> BufferedProxyCall:
-    """The router's resolution for one deployment (``options.apply_deployment_policy``) plus the proxy's settings."""
+    """``decision.decide`` for one deployment, plus the proxy's settings.
+
+    Only what the proxy knows before the call decides here: a route that cannot be buffered whatever
+    the call (``LITELLM_RUST`` on ``/v1/messages``) is warned about and not buffered; the rest is
+    decided again when the call is made.
+    """
+    rust = rust_serves(endpoint)
+    decision = decide(
+        endpoint=endpoint,
+        client=client_value(request_data),
+        deployment=params.get(FIELD),
+        allow_client_override=params.get(OVERRIDE_FIELD),
+        provider=provider_of(str(params.get("model") or ""), params) if rust else None,
+        rust=rust,
+    )
+    if decision.native is not None:
+        warn_native(endpoint, params, decision.native)
     pinned = params.get(OVERRIDE_FIELD) is False
-    if client_flag is None or pinned:
-        buffered = params.get(FIELD) is True
-    else:
-        buffered = client_flag
     keepalive: float | None
     if client_keepalive is not None and not pinned:
         keepalive = client_keepalive
     else:
         keepalive = _setting(params, KEEPALIVE_FIELD, None)
     return BufferedProxyCall(
-        buffered=buffered, keepalive_seconds=keepalive or None, max_seconds=_setting(params, MAX_SECONDS_FIELD) or None
+        buffered=decision.buffered,
+        keepalive_seconds=keepalive or None,
+        max_seconds=_setting(params, MAX_SECONDS_FIELD) or None,
     )
 
 
@@ -157,13 +172,14 @@ def _setting(params: Mapping[str, Any], field: str, default: float | None = DEFA
 
 
 def _deployments(model: object, llm_router: Any) -> list[Mapping[str, Any]]:
+    """The ``litellm_params`` of the model group's deployments, each with its ``model_info`` (the warning names it)."""
     if llm_router is None or not isinstance(model, str):
         return []
     try:
         deployments = llm_router.get_model_list(model_name=model) or []
     except Exception:
         return []
-    return [d.get("litellm_params") or {} for d in deployments]
+    return [{**(d.get("litellm_params") or {}), "model_info": d.get("model_info")} for d in deployments]
 
 
 # ------------------------------------------------------------------------------------------------ the client hop

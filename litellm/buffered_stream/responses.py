@@ -11,12 +11,7 @@ becomes a successful answer.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litellm.buffered_stream.assemblers import StreamFailed, _event_handler, _finisher, _Malformed, _parse
-from litellm.buffered_stream.decoders import SSEDecoder
-
-Json = dict[str, Any]
+from litellm.buffered_stream.assembly import Json, Malformed, SSEAssembler, StreamFailed, event_handler, finisher, parse
 
 #: The events whose ``response`` is the final answer.
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete"})
@@ -25,27 +20,22 @@ FAILURE_EVENTS = frozenset({"response.failed", "error"})
 BACKEND_ERROR = 500
 
 
-class ResponsesAssembler:
+class ResponsesAssembler(SSEAssembler):
     """``response.*`` events into the ``response`` object of the terminal event."""
 
     wire = "responses"
     unit = "response event"
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder()
-        self._events = 0
+        super().__init__()
         self._final: Json | None = None
 
-    def feed(self, data: bytes) -> None:
-        for event, payload in self._sse.feed(data):
-            self._on_event(event, payload)
-
-    @_event_handler
+    @event_handler
     def _on_event(self, event: str, payload: bytes) -> None:
         # Every event is parsed, deltas too: a stream that carries garbage is not trusted for its answer.
         if payload.strip() == b"[DONE]":
             return
-        body = _parse(payload)
+        body = parse(payload)
         kind = body.get("type") or event or ("error" if "error" in body else "")
         if kind in FAILURE_EVENTS:
             raise StreamFailed(
@@ -54,23 +44,18 @@ class ResponsesAssembler:
         if kind in TERMINAL_EVENTS:
             response = body.get("response")
             if not isinstance(response, dict):
-                raise _Malformed("its response is not an object")
+                raise Malformed("its response is not an object")
             self._final = response
 
-    @_finisher
+    @finisher
     def finish(self) -> Json:
-        for event, payload in self._sse.flush():
-            self._on_event(event, payload)
+        self._flush()
         if self._final is None:
             raise StreamFailed(
                 "buffered_stream: the backend stream ended without response.completed or response.incomplete: "
                 "the answer would be truncated"
             )
         return self._final
-
-    @staticmethod
-    def error_body(message: str) -> Json:
-        return {"error": {"message": message, "type": "bad_gateway", "code": "buffered_stream_incomplete"}}
 
 
 def _error(body: Json) -> Json:

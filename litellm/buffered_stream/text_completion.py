@@ -9,47 +9,38 @@ an event that is not JSON, or an error event fails the call (``StreamFailed``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from litellm.buffered_stream.assemblers import (
-    OpenAIChatAssembler,
+from litellm.buffered_stream.assembly import (
+    Json,
+    SSEAssembler,
     StreamFailed,
-    _event_handler,
-    _expect,
-    _finisher,
-    _parse,
-    _Text,
+    Text,
+    event_handler,
+    expect,
+    finisher,
     joined,
     merge_delta,
+    parse,
 )
-from litellm.buffered_stream.decoders import SSEDecoder
 from litellm.litellm_core_utils.chat_chunk_merge import merge_usage
 
-Json = dict[str, Any]
 
-
-class TextCompletionAssembler:
+class TextCompletionAssembler(SSEAssembler):
     """``text_completion`` chunks into one ``text_completion`` document."""
 
     wire = "openai_text"
-    unit = "stream event"
+    event_names = False
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder()
-        self._events = 0
+        super().__init__()
         self._top: Json = {}
         self._choices: dict[int, Json] = {}
         self._usage: Json | None = None
 
-    def feed(self, data: bytes) -> None:
-        for _event, payload in self._sse.feed(data):
-            self._on_event("", payload)
-
-    @_event_handler
+    @event_handler
     def _on_event(self, _event: str, payload: bytes) -> None:
         if payload.strip() == b"[DONE]":
             return
-        chunk = _parse(payload)
+        chunk = parse(payload)
         if chunk.get("error") is not None and not chunk.get("choices"):
             error = chunk["error"]
             message = error.get("message") if isinstance(error, dict) else str(error)
@@ -62,15 +53,15 @@ class TextCompletionAssembler:
             self._top[key] = value
         if isinstance(chunk.get("usage"), dict):
             self._usage = merge_usage(self._usage, chunk["usage"])
-        for choice in _expect(chunk.get("choices") or [], list, "choices"):
-            self._on_choice(_expect(choice, dict, "choices[]"))
+        for choice in expect(chunk.get("choices") or [], list, "choices"):
+            self._on_choice(expect(choice, dict, "choices[]"))
 
     def _on_choice(self, choice: Json) -> None:
-        index = _expect(choice.get("index", 0), int, "choices[].index")
-        state = self._choices.setdefault(index, {"text": _Text(), "logprobs": None, "finish_reason": None})
+        index = expect(choice.get("index", 0), int, "choices[].index")
+        state = self._choices.setdefault(index, {"text": Text(), "logprobs": None, "finish_reason": None})
         text = choice.get("text")
         if text:
-            state["text"].append(_expect(text, str, "choices[].text"))
+            state["text"].append(expect(text, str, "choices[].text"))
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, dict):
             if state["logprobs"] is None:
@@ -80,10 +71,9 @@ class TextCompletionAssembler:
             if key not in ("index", "text", "logprobs") and value is not None:
                 state[key] = value
 
-    @_finisher
+    @finisher
     def finish(self) -> Json:
-        for _event, payload in self._sse.flush():
-            self._on_event("", payload)
+        self._flush()
         if not self._choices:
             raise StreamFailed("buffered_stream: the backend stream ended without any choice")
         unfinished = sorted(i for i, c in self._choices.items() if not c["finish_reason"])
@@ -97,5 +87,3 @@ class TextCompletionAssembler:
         if self._usage is not None:
             body["usage"] = self._usage
         return body
-
-    error_body = staticmethod(OpenAIChatAssembler.error_body)

@@ -1,58 +1,63 @@
-"""End-to-end fixtures: fake backends on 127.0.0.1 and the real proxy as a process."""
+"""End-to-end fixtures: the real proxy as a process, in front of the fake backend (``backend``, fake_llm.py)."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_llm import FakeLLM
-from tests.e2e.processes import ProxyProcess
+from tests.e2e.processes import NGINX, NginxProcess, ProxyProcess
+from tests.test_litellm.buffered_stream.fake_llm import FakeLLM, _reset_backend, backend, deployment  # noqa: F401  (the backend fixtures)
+
+#: The request shapes the e2e tests share.
+HI = [{"role": "user", "content": "hi"}]
+BUFFERED = {"buffered_stream": True}
 
 
-@pytest.fixture(scope="session")
-def backend() -> Iterator[FakeLLM]:
-    server = FakeLLM().start()
-    yield server
-    server.stop()
+def fresh(text: str = "hi") -> str:
+    """A prompt no earlier test sent (proxies with a cache would answer a repeated one from it)."""
+    return f"{text} {time.monotonic_ns()}"
 
 
-@pytest.fixture(autouse=True)
-def _reset_backend(request: pytest.FixtureRequest) -> None:
-    if "backend" in request.fixturenames:
-        request.getfixturevalue("backend").reset()
+def fresh_messages(text: str = "hi") -> list[dict]:
+    return [{"role": "user", "content": fresh(text)}]
+
+
+#: The shared proxy's wildcard routes: prefix -> provider.
+WILDCARD_PROVIDERS = {
+    "oai": "openai",
+    "vllm": "hosted_vllm",
+    "custom": "custom_openai",
+    "groq": "groq",
+    "azure": "azure",
+    "ollama": "ollama_chat",
+    "claude": "anthropic",
+    # OpenAI wire, but not among the wire path's providers: takes the generic path.
+    "nim": "nvidia_nim",
+}
 
 
 def wildcard_models(base: str, **params: object) -> list[dict]:
-    """One wildcard route per provider, all pointing at the fake backend."""
-    routes = {
-        "oai": ("openai", f"{base}/v1"),
-        "vllm": ("hosted_vllm", f"{base}/v1"),
-        "custom": ("custom_openai", f"{base}/v1"),
-        "groq": ("groq", f"{base}/v1"),
-        "azure": ("azure", base),
-        "ollama": ("ollama_chat", base),
-        "claude": ("anthropic", base),
-        # OpenAI wire, but not among the fast path's providers: takes the generic path.
-        "nim": ("nvidia_nim", f"{base}/v1"),
-    }
-    models = []
-    for prefix, (provider, api_base) in routes.items():
-        litellm_params = {"model": f"{provider}/*", "api_base": api_base, "api_key": "sk-fake", **params}
-        if provider == "azure":
-            litellm_params["api_version"] = "2024-10-21"
-        models.append({"model_name": f"{prefix}/*", "litellm_params": litellm_params})
-    return models
+    """One wildcard route per provider, all pointing at the fake backend at ``base``."""
+    return [deployment(base, f"{prefix}/*", "*", provider, **params) for prefix, provider in WILDCARD_PROVIDERS.items()]
 
 
 class Proxy(ProxyProcess):
     """The fork's proxy (or, with ``upstream_site``, the pristine upstream's), ready, with the e2e callback
     (tests/e2e/callbacks) writing every logged event to a file."""
 
-    def __init__(self, config: dict, tmp: Path, name: str = "proxy", upstream_site: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: dict,
+        tmp: Path,
+        name: str = "proxy",
+        upstream_site: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.event_log = tmp / f"{name}-events.jsonl"
         self.event_log.touch()
         super().__init__(
@@ -65,6 +70,7 @@ class Proxy(ProxyProcess):
                 "PYTHONPATH": os.pathsep.join(
                     filter(None, [str(Path(__file__).parent / "callbacks"), os.environ.get("PYTHONPATH")])
                 ),
+                **(env or {}),
             },
         )
         self.wait_ready()
@@ -80,8 +86,8 @@ class Proxy(ProxyProcess):
 def start_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     started: list[Proxy] = []
 
-    def start(config: dict) -> Proxy:
-        proxy = Proxy(config, tmp_path_factory.mktemp("proxy"))
+    def start(config: dict, env: dict[str, str] | None = None) -> Proxy:
+        proxy = Proxy(config, tmp_path_factory.mktemp("proxy"), env=env)
         started.append(proxy)
         return proxy
 
@@ -90,7 +96,27 @@ def start_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         proxy.stop()
 
 
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not found (make system-deps installs it)")
+
+
 @pytest.fixture(scope="session")
-def proxy(backend: FakeLLM, start_proxy) -> Proxy:
+def start_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Start nginx in front of a proxy (``read_timeout``: its idle timeout towards the proxy); stopped at the end."""
+    started: list[NginxProcess] = []
+
+    def start(proxy: ProxyProcess, read_timeout: float) -> NginxProcess:
+        if NGINX is None:
+            pytest.skip("nginx not found (make system-deps installs it)")
+        server = NginxProcess(proxy.url, tmp_path_factory.mktemp("nginx"), read_timeout=read_timeout).wait_ready()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(backend: FakeLLM, start_proxy) -> Proxy:  # noqa: F811  (the fixture imported above)
     """The shared proxy: wildcard routes per provider, and buffered_stream off unless a request asks."""
     return start_proxy({"model_list": wildcard_models(backend.url), "litellm_settings": {"drop_params": True}})

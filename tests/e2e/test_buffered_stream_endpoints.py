@@ -16,20 +16,12 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import wildcard_models
-from tests.e2e.processes import MASTER_KEY, NGINX, NginxProcess
-
-BUFFERED = {"buffered_stream": True}
-HI = [{"role": "user", "content": "hi"}]
+from tests.e2e.conftest import BUFFERED, HI, fresh, needs_nginx, wildcard_models
+from tests.e2e.processes import MASTER_KEY
 
 
 def anthropic_client(proxy, **kwargs: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=proxy.url, api_key=MASTER_KEY, max_retries=0, **kwargs)
-
-
-def fresh() -> str:
-    """A prompt no earlier test sent."""
-    return f"hi {time.monotonic_ns()}"
 
 
 # ------------------------------------------------------------------------------------------------ one call per endpoint
@@ -303,11 +295,7 @@ def test_responses_incomplete_is_an_answer_with_its_status(proxy):
 @pytest.fixture(scope="module")
 def policy_proxy(backend, start_proxy):
     def model(name: str, provider: str, scenario: str, **params: Any) -> dict:
-        api_base = backend.url if provider == "anthropic" else f"{backend.url}/v1"
-        return {
-            "model_name": name,
-            "litellm_params": {"model": f"{provider}/{scenario}", "api_base": api_base, "api_key": "sk-fake", **params},
-        }
+        return backend.deployment(name, scenario, provider, **params)
 
     slow, stall, steady = "text+tokens=30+delay=0.1", "text+tokens=10+fault=stall+at=3", "text+tokens=20"
     models = []
@@ -521,7 +509,6 @@ def test_unauthenticated_buffered_messages_request_never_reaches_the_backend(pro
 # ------------------------------------------------------------------------------------------------ the client hop
 
 KEEPALIVE = {**BUFFERED, "buffered_stream_keepalive_seconds": 0.3}
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx not found (make system-deps installs it)")
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
@@ -551,12 +538,8 @@ def test_failure_after_the_keepalive_commit_is_an_error_in_the_anthropic_sdk(pol
 
 
 @pytest.fixture(scope="module")
-def nginx(policy_proxy, tmp_path_factory):
-    if NGINX is None:
-        pytest.skip("nginx not found (make system-deps installs it)")
-    server = NginxProcess(policy_proxy.url, tmp_path_factory.mktemp("nginx"), read_timeout=1).wait_ready()
-    yield server
-    server.stop()
+def nginx(policy_proxy, start_nginx):
+    return start_nginx(policy_proxy, read_timeout=1)
 
 
 @needs_nginx
@@ -569,3 +552,18 @@ def test_messages_behind_nginx_with_keepalive(nginx, backend):
     assert raised.value.status_code == 504
     message = client.messages.create(**request, extra_body=KEEPALIVE)
     assert len(message.content[0].text.split()) == 30
+
+
+def test_messages_on_the_rust_path_are_served_natively_and_the_log_says_why(backend, start_proxy):
+    """LITELLM_RUST serves /v1/messages to anthropic/ outside the Python code that buffers: the proxy warns."""
+    rust_proxy = start_proxy({"model_list": wildcard_models(backend.url)}, env={"LITELLM_RUST": "1"})
+    client = anthropic_client(rust_proxy)
+    for _ in range(2):
+        raw = client.messages.with_raw_response.create(
+            model="claude/text+tokens=3", max_tokens=50, messages=HI, extra_body=BUFFERED
+        )
+        assert raw.parse().content[0].text == "w0c0 w1c0 w2c0 "
+        assert "x-litellm-buffered-stream" not in raw.headers
+    warnings = [line for line in rust_proxy.log().splitlines() if "served natively" in line]
+    assert len(warnings) == 1, warnings
+    assert "/v1/messages" in warnings[0] and "LITELLM_RUST" in warnings[0]

@@ -14,31 +14,23 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import wildcard_models
+from tests.e2e.conftest import BUFFERED, fresh_messages, wildcard_models
 from tests.e2e.processes import MASTER_KEY
 
 #: Custom prices, so that spend is a number a test can compare (the fake models have none).
 PRICES = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 BUDGET = 0.00001  # below the cost of one answer of the budgeted model
-BUFFERED = {"buffered_stream": True}
 
 
 def fresh() -> list[dict]:
-    return [{"role": "user", "content": f"count my tokens {time.monotonic_ns()}"}]
+    return fresh_messages("count my tokens")
 
 
 @pytest.fixture(scope="module")
 def hardened(backend, start_proxy):
     def model(name: str, provider_model: str, **params: object) -> dict:
-        return {
-            "model_name": name,
-            "litellm_params": {
-                "model": provider_model,
-                "api_base": f"{backend.url}/v1",
-                "api_key": "sk-fake",
-                **params,
-            },
-        }
+        provider, scenario = provider_model.split("/", 1)
+        return backend.deployment(name, scenario, provider, **params)
 
     return start_proxy(
         {

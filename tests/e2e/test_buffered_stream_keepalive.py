@@ -16,9 +16,9 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.processes import MASTER_KEY, NGINX, NginxProcess
+from tests.e2e.conftest import HI, needs_nginx
+from tests.e2e.processes import MASTER_KEY
 
-HI = [{"role": "user", "content": "hi"}]
 INTERVAL = 0.5
 SLOW = "text+tokens=50+delay=0.2"  # 10 s: five times nginx's 2 s idle timeout
 SLOW_WORDS = [f"w{j}c0" for j in range(50)]
@@ -27,24 +27,11 @@ KEEPALIVE = {"buffered_stream_keepalive_seconds": INTERVAL}
 # Fast answers take tens of milliseconds; a generous first interval keeps a loaded machine from committing them.
 FAST_KEEPALIVE = {"buffered_stream_keepalive_seconds": 2}
 
-needs_nginx = pytest.mark.skipif(
-    NGINX is None, reason="nginx not found; on Debian/Ubuntu: apt-get install -y --no-install-recommends nginx"
-)
-
 
 @pytest.fixture(scope="module")
 def ka_proxy(backend, start_proxy):
     def model(name: str, scenario: str, **params: object) -> dict:
-        return {
-            "model_name": name,
-            "litellm_params": {
-                "model": f"openai/{scenario}",
-                "api_base": f"{backend.url}/v1",
-                "api_key": "sk-fake",
-                "buffered_stream": True,
-                **params,
-            },
-        }
+        return backend.deployment(name, scenario, **{"buffered_stream": True, **params})
 
     long = {"buffered_stream_max_seconds": 60}  # the deployment's cap wins over litellm_settings'
     proxy = start_proxy(
@@ -71,12 +58,8 @@ def ka_proxy(backend, start_proxy):
 
 
 @pytest.fixture(scope="module")
-def nginx(ka_proxy, tmp_path_factory):
-    if NGINX is None:
-        pytest.skip("nginx not found; on Debian/Ubuntu: apt-get install -y --no-install-recommends nginx")
-    server = NginxProcess(ka_proxy.url, tmp_path_factory.mktemp("nginx"), read_timeout=2).wait_ready()
-    yield server
-    server.stop()
+def nginx(ka_proxy, start_nginx):
+    return start_nginx(ka_proxy, read_timeout=2)
 
 
 def sdk(base_url: str, timeout: float = 60) -> openai.OpenAI:

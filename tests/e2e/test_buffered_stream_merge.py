@@ -13,8 +13,8 @@ import time
 import openai
 import pytest
 
-HI = [{"role": "user", "content": "hi"}]
-BUFFERED = {"buffered_stream": True}
+from tests.e2e.conftest import BUFFERED, HI
+
 BOTH_ENGINES = ["oai", "azure", "nim"]
 
 

@@ -8,37 +8,19 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import wildcard_models
+from tests.e2e.conftest import BUFFERED, HI, WILDCARD_PROVIDERS, wildcard_models
+from tests.e2e.conftest import fresh_messages as fresh
 from tests.e2e.processes import MASTER_KEY
 
-PROVIDERS = ["oai", "vllm", "custom", "groq", "azure", "ollama", "claude", "nim"]
+PROVIDERS = list(WILDCARD_PROVIDERS)
 OPENAI_WIRE = ["oai", "vllm", "custom", "groq", "azure"]
-HI = [{"role": "user", "content": "hi"}]
-
-
-def fresh() -> list[dict]:
-    """A prompt no earlier test sent: the policy proxy caches answers."""
-    return [{"role": "user", "content": f"hi {time.monotonic_ns()}"}]
-
-
-BUFFERED = {"buffered_stream": True}
 
 
 @pytest.fixture(scope="module")
 def policy_proxy(backend, start_proxy):
     """Operator-side settings: per-model switch, pinned values, a short timeout, a fallback pair, a cache."""
 
-    def model(name: str, scenario: str, **params: object) -> dict:
-        return {
-            "model_name": name,
-            "litellm_params": {
-                "model": f"openai/{scenario}",
-                "api_base": f"{backend.url}/v1",
-                "api_key": "sk-fake",
-                **params,
-            },
-        }
-
+    model = backend.deployment
     return start_proxy(
         {
             "model_list": [
@@ -337,3 +319,28 @@ def test_proxy_health_and_auth_unaffected(proxy, backend):
     # A key that is not the master key is looked up in the database; this proxy has none (upstream's 400).
     assert response.status_code == 400 and "No connected db" in response.text
     assert backend.requests == [], "an unauthenticated buffered request never reaches the backend"
+
+
+def warnings_in(proxy, cause: str) -> list[str]:
+    return [line for line in proxy.log().splitlines() if "served natively" in line and cause in line]
+
+
+def test_a_buffered_call_served_natively_is_named_in_the_log_once(proxy, backend):
+    """Asked for buffering, served natively: the answer is the native one, and the log says why, once."""
+    client = proxy.client()
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(
+            model="oai/text+tokens=4+ignores_stream=1", messages=HI, extra_body=BUFFERED
+        )
+        assert raw.parse().choices[0].message.content == "w0c0 w1c0 w2c0 w3c0 "
+        assert "x-litellm-buffered-stream" not in raw.headers
+    assert backend.requests[-1].body["stream"] is True  # it was asked for a stream, and ignored the field
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(model="nim/text", messages=HI, n=2, extra_body=BUFFERED)
+        assert "x-litellm-buffered-stream" not in raw.headers
+        assert backend.requests[-1].body.get("stream") is not True
+    assert backend.wait_for(lambda: False, timeout=0.5) is False  # let the log flush
+    [ignored] = warnings_in(proxy, "ignored stream: true")
+    assert "/v1/chat/completions" in ignored and "openai/text+tokens=4+ignores_stream=1" in ignored
+    [choices] = warnings_in(proxy, "n > 1")
+    assert "nvidia_nim/text" in choices

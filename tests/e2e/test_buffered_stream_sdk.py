@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 import litellm
-
-HI = [{"role": "user", "content": "hi"}]
+from tests.e2e.conftest import HI
 
 
 def params(backend, scenario: str, provider: str = "openai") -> dict:
-    base = backend.url if provider in ("anthropic", "ollama_chat") else f"{backend.url}/v1"
-    return {"model": f"{provider}/{scenario}", "api_base": base, "api_key": "sk-fake"}
+    """The litellm keywords of a call to the fake backend (a proxy deployment's ``litellm_params``)."""
+    return backend.deployment("", scenario, provider)["litellm_params"]
 
 
 def words(n: int) -> list[str]:

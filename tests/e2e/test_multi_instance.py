@@ -1,7 +1,7 @@
 """Two proxy processes sharing one Redis behave as one deployment (no containers needed).
 
-Everything runs on 127.0.0.1: a redis-server with a password, the fake backend of
-``_multi_instance_backend.py`` and two ``litellm --config`` processes with the same config (as two
+Everything runs on 127.0.0.1: a redis-server with a password, the fake backend (``fake_llm.py``, as a
+process of its own) and two ``litellm --config`` processes with the same config (as two
 replicas behind a load balancer would have). The client is the OpenAI SDK, sending to both ports
 in turn, as a round-robin load balancer would.
 
@@ -46,7 +46,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 HERE = Path(__file__).resolve().parent
-BACKEND_SCRIPT = HERE / "_multi_instance_backend.py"
+BACKEND_SCRIPT = HERE.parent / "test_litellm" / "buffered_stream" / "fake_llm.py"
+#: The fake backend's answer to ``text+tokens=3``.
+ANSWER = "w0c0 w1c0 w2c0 "
 LITELLM = Path(sys.executable).parent / "litellm"
 MASTER_KEY = "sk-multi-instance-" + secrets.token_hex(16)
 RPM = 4
@@ -97,7 +99,7 @@ def mi_redis(workdir: Path) -> Iterator[tuple[int, str]]:
 def mi_backend(workdir: Path) -> Iterator[int]:
     log = workdir / "backend.log"
     port = free_port()
-    process = start([sys.executable, str(BACKEND_SCRIPT), "--port", str(port), "--tokens", "3", "--gap", "0.01"], log)
+    process = start([sys.executable, str(BACKEND_SCRIPT), "--port", str(port)], log)
     try:
         wait_for_port(port, process, "fake backend", log, timeout=20)
         yield port
@@ -119,11 +121,16 @@ def mi_proxies(workdir: Path, mi_redis: tuple[int, str], mi_backend: int) -> Ite
         "model_list": [
             {
                 "model_name": "limited-llm",
-                "litellm_params": {"model": "openai/limited", "api_base": api_base, "api_key": "fake", "rpm": RPM},
+                "litellm_params": {
+                    "model": "openai/text+tokens=3",
+                    "api_base": api_base,
+                    "api_key": "fake",
+                    "rpm": RPM,
+                },
             },
             {
                 "model_name": "open-llm",
-                "litellm_params": {"model": "openai/open", "api_base": api_base, "api_key": "fake"},
+                "litellm_params": {"model": "openai/text+tokens=3", "api_base": api_base, "api_key": "fake"},
             },
         ],
         "router_settings": {
@@ -172,7 +179,7 @@ def test_both_instances_serve_requests(mi_proxies: list[int], mi_backend: int) -
     served = {port: 0 for port in mi_proxies}
     for i in range(6):
         port = mi_proxies[i % 2]
-        assert ask(port, "open-llm") == "w0 w1 w2"
+        assert ask(port, "open-llm") == ANSWER
         served[port] += 1
     assert served == {port: 3 for port in mi_proxies}
     assert backend_requests(mi_backend) - before == 6
@@ -187,7 +194,7 @@ def test_rpm_limit_is_shared_by_both_instances(mi_proxies: list[int], mi_backend
     before = backend_requests(mi_backend)
     # Four requests, two per instance, as a round-robin load balancer would send them.
     for port in (a, b, a, b):
-        assert ask(port, "limited-llm") == "w0 w1 w2"
+        assert ask(port, "limited-llm") == ANSWER
         time.sleep(SYNC_WAIT)
     # Instance b has served only two of its own, but knows that the deployment has had four.
     with pytest.raises(openai.RateLimitError) as refused:

@@ -504,3 +504,39 @@ async def test_buffering_inside_buffering_counts_towards_the_outer_call() -> Non
         assert in_buffered_call()
     assert outer.served == 1
     assert not in_buffered_call()
+
+
+# ------------------------------------------------------------------ why a buffered call was not served from a stream
+
+
+async def test_a_backend_that_ignores_stream_true_is_named_as_the_reason() -> None:
+    backend = Backend(lambda request: httpx.Response(200, json={"choices": []}))
+    with buffering() as call:
+        async with client(backend) as http:
+            await http.post(CHAT_URL, json=CHAT_BODY)
+    assert call.served == 0
+    reason = call.native_reason()
+    assert reason.cause == "not_a_stream" and "application/json" in reason.detail and "stream: true" in reason.detail
+
+
+async def test_a_request_whose_path_is_no_wire_is_named_as_the_reason() -> None:
+    backend = streaming(OPENAI_STREAM)
+    with buffering() as call:
+        async with client(backend) as http:
+            await http.post("http://backend.test/v1/generate", json=CHAT_BODY)
+    reason = call.native_reason()
+    assert reason.cause == "path" and "/v1/generate" in reason.detail
+
+
+def test_a_call_whose_requests_never_reached_the_buffering_client_says_so() -> None:
+    with buffering() as call:
+        pass
+    assert call.native_reason().cause == "client"
+
+
+async def test_an_error_status_is_not_a_reason_to_warn_about() -> None:
+    backend = Backend(lambda request: httpx.Response(500, json={"error": {"message": "boom"}}))
+    with buffering() as call:
+        async with client(backend) as http:
+            await http.post(CHAT_URL, json=CHAT_BODY)
+    assert call.unserved is None

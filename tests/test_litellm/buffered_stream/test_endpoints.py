@@ -8,6 +8,7 @@ import pytest
 
 from litellm.buffered_stream.client import in_buffered_call, mark_served
 from litellm.buffered_stream.endpoints import RESPONSE_HEADER, buffered_endpoint, stamp
+from litellm.buffered_stream.wires import Endpoint
 from litellm.exceptions import BadRequestError
 from litellm.types.llms.base import HiddenParams
 
@@ -52,14 +53,14 @@ def test_stamp_keeps_existing_headers_and_writes_hidden_params_objects() -> None
 
 async def test_without_the_switch_the_endpoint_is_called_as_it_was() -> None:
     endpoint = Recorder()
-    response = await buffered_endpoint("litellm_metadata")(endpoint)(model="m", stream=False)
+    response = await buffered_endpoint("litellm_metadata", Endpoint.MESSAGES)(endpoint)(model="m", stream=False)
     assert endpoint.calls == [({"model": "m", "stream": False}, False)]
     assert "_hidden_params" not in response
 
 
 async def test_switch_on_runs_the_call_inside_buffering_and_marks_it() -> None:
     endpoint = Recorder()
-    response = await buffered_endpoint("litellm_metadata")(endpoint)(
+    response = await buffered_endpoint("litellm_metadata", Endpoint.MESSAGES)(endpoint)(
         model="m", buffered_stream=True, litellm_metadata={"user": "u"}
     )
     [(kwargs, buffered)] = endpoint.calls
@@ -71,7 +72,9 @@ async def test_switch_on_runs_the_call_inside_buffering_and_marks_it() -> None:
 
 
 async def test_a_call_no_stream_served_is_not_marked() -> None:
-    response = await buffered_endpoint("metadata")(Recorder(serve=False))(model="m", buffered_stream=True)
+    response = await buffered_endpoint("metadata", Endpoint.TEXT_COMPLETION)(Recorder(serve=False))(
+        model="m", buffered_stream=True
+    )
     assert "_hidden_params" not in response
 
 
@@ -80,7 +83,7 @@ async def test_a_call_no_stream_served_is_not_marked() -> None:
 )
 async def test_switch_off_or_streaming_call_is_not_buffered(kwargs: dict[str, Any]) -> None:
     endpoint = Recorder()
-    response = await buffered_endpoint("metadata")(endpoint)(model="m", **kwargs)
+    response = await buffered_endpoint("metadata", Endpoint.TEXT_COMPLETION)(endpoint)(model="m", **kwargs)
     [(sent, buffered)] = endpoint.calls
     assert not buffered and "buffered_stream" not in sent and "metadata" not in sent
     assert "_hidden_params" not in response
@@ -88,7 +91,9 @@ async def test_switch_off_or_streaming_call_is_not_buffered(kwargs: dict[str, An
 
 async def test_client_cannot_send_the_operator_override() -> None:
     endpoint = Recorder()
-    await buffered_endpoint("metadata")(endpoint)(model="m", allow_client_buffered_stream_override=False)
+    await buffered_endpoint("metadata", Endpoint.TEXT_COMPLETION)(endpoint)(
+        model="m", allow_client_buffered_stream_override=False
+    )
     [(sent, _)] = endpoint.calls
     assert "allow_client_buffered_stream_override" not in sent
 
@@ -97,6 +102,6 @@ async def test_client_cannot_send_the_operator_override() -> None:
 async def test_non_boolean_value_is_a_bad_request_naming_the_field(value: object) -> None:
     endpoint = Recorder()
     with pytest.raises(BadRequestError) as raised:
-        await buffered_endpoint("metadata")(endpoint)(model="m", buffered_stream=value)
+        await buffered_endpoint("metadata", Endpoint.TEXT_COMPLETION)(endpoint)(model="m", buffered_stream=value)
     assert "buffered_stream" in str(raised.value)
     assert endpoint.calls == []

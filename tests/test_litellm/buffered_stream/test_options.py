@@ -1,4 +1,4 @@
-"""Unit tests for litellm/buffered_stream/options.py: the switch, its validation and the deployment policy."""
+"""Unit tests for litellm/buffered_stream/options.py and decision.py: the switch, its validation and the policy."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from typing import Any
 import pytest
 
 import litellm
+from litellm.buffered_stream.decision import apply_deployment_policy, decide
 from litellm.buffered_stream.options import (
     FIELD,
     KEEPALIVE_FIELD,
     MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
-    BufferedStreamRequest,
-    apply_deployment_policy,
     parse_flag,
     parse_seconds,
     requested,
+    take_switch,
 )
+from litellm.buffered_stream.wires import Endpoint
 
 UNSET = object()
 
@@ -41,8 +42,8 @@ def test_parse_flag_names_the_field_it_checks() -> None:
     assert f"'{OVERRIDE_FIELD}'" in str(info.value)
 
 
-def effective(deployment: object, allow: object, client: object) -> object:
-    """The value the router's merge (request kwargs over litellm_params) ends up with."""
+def effective(deployment: object, allow: object, client: object) -> bool:
+    """Whether the value the router's merge (request kwargs over litellm_params) ends up with buffers the call."""
     params: dict[str, object] = {"model": "openai/m"}
     if deployment is not UNSET:
         params[FIELD] = deployment
@@ -53,7 +54,9 @@ def effective(deployment: object, allow: object, client: object) -> object:
         kwargs[FIELD] = client
     apply_deployment_policy(params, kwargs)
     assert OVERRIDE_FIELD not in kwargs
-    return {**params, **kwargs}.get(FIELD)
+    merged = {**params, **kwargs}.get(FIELD)
+    assert merged in (True, False, None)
+    return merged is True
 
 
 POLICY_TABLE = [
@@ -81,7 +84,15 @@ POLICY_TABLE = [
 
 @pytest.mark.parametrize(("deployment", "allow", "client", "expected"), POLICY_TABLE)
 def test_apply_deployment_policy_table(deployment: object, allow: object, client: object, expected: object) -> None:
-    assert effective(deployment, allow, client) == expected
+    assert effective(deployment, allow, client) is bool(expected)
+    # The proxy decides the same for the same inputs, before routing.
+    decided = decide(
+        endpoint=Endpoint.CHAT,
+        client=None if client is UNSET else client,
+        deployment=None if deployment is UNSET else deployment,
+        allow_client_override=None if allow is UNSET else allow,
+    )
+    assert decided.asked is bool(expected)
 
 
 @pytest.mark.parametrize("client_allow", [True, False, "anything"])
@@ -99,7 +110,7 @@ def test_client_sent_override_is_always_removed(client_allow: object, deployment
 def test_client_override_cannot_unlock_a_pinned_deployment() -> None:
     kwargs: dict[str, Any] = {FIELD: True, OVERRIDE_FIELD: True}
     apply_deployment_policy({"model": "m", FIELD: False, OVERRIDE_FIELD: False}, kwargs)
-    assert kwargs == {}
+    assert kwargs == {FIELD: False}
 
 
 def test_apply_deployment_policy_rejects_invalid_client_value() -> None:
@@ -124,16 +135,17 @@ def test_apply_deployment_policy_leaves_other_kwargs_alone() -> None:
         ({FIELD: True, "stream": False}, True),
     ],
 )
-def test_buffered_stream_request_take(kwargs: dict[str, Any], enabled: bool) -> None:
+def test_a_calls_own_switch_is_taken_out_and_decided(kwargs: dict[str, Any], enabled: bool) -> None:
     kwargs = {**kwargs, OVERRIDE_FIELD: True}
-    assert BufferedStreamRequest.take(kwargs, "m").enabled is enabled
+    flag = take_switch(kwargs, "m")
     assert FIELD not in kwargs
     assert OVERRIDE_FIELD not in kwargs
+    assert decide(endpoint=Endpoint.CHAT, deployment=flag, stream=kwargs.get("stream")).asked is enabled
 
 
-def test_buffered_stream_request_take_rejects_invalid() -> None:
+def test_an_invalid_switch_is_a_400() -> None:
     with pytest.raises(litellm.BadRequestError):
-        BufferedStreamRequest.take({FIELD: 1}, "m")
+        decide(endpoint=Endpoint.CHAT, deployment=take_switch({FIELD: 1}, "m"))
 
 
 def test_requested() -> None:
@@ -150,7 +162,7 @@ def test_requested() -> None:
 def test_extra_body_switch_is_lifted_and_removed() -> None:
     kwargs: dict[str, Any] = {"extra_body": {FIELD: True, OVERRIDE_FIELD: True, "top_k": 3}}
     assert requested(kwargs)
-    assert BufferedStreamRequest.take(kwargs, "m").enabled is True
+    assert take_switch(kwargs, "m") is True
     assert kwargs == {"extra_body": {"top_k": 3}}
 
 
@@ -164,13 +176,13 @@ def test_extra_body_holding_only_the_switch_is_dropped() -> None:
 @pytest.mark.parametrize(("top", "nested"), [(True, False), (False, True), (True, "yes")])
 def test_different_values_at_both_levels_are_a_400(top: object, nested: object) -> None:
     with pytest.raises(litellm.BadRequestError) as info:
-        BufferedStreamRequest.take({FIELD: top, "extra_body": {FIELD: nested}}, "m")
+        take_switch({FIELD: top, "extra_body": {FIELD: nested}}, "m")
     assert "sent twice" in str(info.value) and "'buffered_stream'" in str(info.value)
 
 
 def test_same_value_at_both_levels_or_null_is_fine() -> None:
-    assert BufferedStreamRequest.take({FIELD: True, "extra_body": {FIELD: True}}, "m").enabled is True
-    assert BufferedStreamRequest.take({FIELD: True, "extra_body": {FIELD: None}}, "m").enabled is True
+    assert take_switch({FIELD: True, "extra_body": {FIELD: True}}, "m") is True
+    assert take_switch({FIELD: True, "extra_body": {FIELD: None}}, "m") is True
 
 
 @pytest.mark.parametrize("container", ["litellm_params", "metadata", "litellm_metadata"])

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from stream_wrapper import stream_wrapper
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 MODEL = "gpt-4o-mini"
@@ -396,33 +398,17 @@ def drive_wrapper(name: str, mode: str) -> dict[str, Any]:
     """Run one case through CustomStreamWrapper (sync or async) and return what the success callback logged."""
     import asyncio
     import time
-    import uuid
 
-    from litellm.litellm_core_utils.litellm_logging import Logging
-    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
     from litellm.utils import ModelResponseListIterator
 
-    call_id = str(uuid.uuid4())
-    logging_obj = Logging(
+    chunks = build_chunks(CASES[name]())
+    wrapper, logging_obj = stream_wrapper(
+        ModelResponseListIterator(model_responses=chunks),
         model=MODEL,
         messages=MESSAGES,
-        stream=True,
         call_type="acompletion" if mode == "async" else "completion",
-        start_time=time.time(),
-        litellm_call_id=call_id,
-        function_id=call_id,
-    )
-    logging_obj.update_environment_variables(
-        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
     )
     logging_obj.model_call_details["custom_llm_provider"] = "openai"
-    chunks = build_chunks(CASES[name]())
-    wrapper = CustomStreamWrapper(
-        completion_stream=ModelResponseListIterator(model_responses=chunks),
-        model=MODEL,
-        custom_llm_provider="cached_response",
-        logging_obj=logging_obj,
-    )
     returned: list[Any] = []
     if mode == "async":
 
@@ -482,30 +468,12 @@ def drive_cut_stream(name: str, mode: str) -> dict[str, Any]:
     """Stream a case without its last chunk, then fail: what partial usage the failure records."""
     import asyncio
     import threading
-    import time
-    import uuid
 
-    from litellm.litellm_core_utils.litellm_logging import Logging
-    from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
-
-    call_id = str(uuid.uuid4())
-    logging_obj = Logging(
+    wrapper, logging_obj = stream_wrapper(
+        _CutStream(build_chunks(CASES[name]())[:-1]),
         model=MODEL,
         messages=MESSAGES,
-        stream=True,
         call_type="acompletion" if mode == "async-cut" else "completion",
-        start_time=time.time(),
-        litellm_call_id=call_id,
-        function_id=call_id,
-    )
-    logging_obj.update_environment_variables(
-        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
-    )
-    wrapper = CustomStreamWrapper(
-        completion_stream=_CutStream(build_chunks(CASES[name]())[:-1]),
-        model=MODEL,
-        custom_llm_provider="cached_response",
-        logging_obj=logging_obj,
     )
     error = None
     try:

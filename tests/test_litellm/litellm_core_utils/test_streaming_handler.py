@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
 import pytest
 from stream_corpus import CASES, DELIBERATE_DIFFERENCES, MESSAGES, MODEL, drive_cut_stream, drive_wrapper
+from stream_wrapper import stream_wrapper
 from upstream_reference import scrub, upstream
 
 import litellm
 from litellm.exceptions import MidStreamFallbackError
-from litellm.litellm_core_utils.litellm_logging import Logging
 from litellm.litellm_core_utils.stream_accumulator import StreamChunkLog
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
@@ -51,25 +49,10 @@ def test_logged_n_choices_stay_separate(mode: str) -> None:
 
 
 def _wrapper(chunks: list[Any]) -> CustomStreamWrapper:
-    call_id = str(uuid.uuid4())
-    logging_obj = Logging(
-        model=MODEL,
-        messages=MESSAGES,
-        stream=True,
-        call_type="completion",
-        start_time=time.time(),
-        litellm_call_id=call_id,
-        function_id=call_id,
-    )
-    logging_obj.update_environment_variables(
-        model=MODEL, user=None, optional_params={}, litellm_params={"litellm_call_id": call_id}
-    )
-    return CustomStreamWrapper(
-        completion_stream=ModelResponseListIterator(model_responses=chunks),
-        model=MODEL,
-        custom_llm_provider="cached_response",
-        logging_obj=logging_obj,
-    )
+    wrapper: CustomStreamWrapper = stream_wrapper(
+        ModelResponseListIterator(model_responses=chunks), model=MODEL, messages=MESSAGES
+    )[0]
+    return wrapper
 
 
 def _chunk(content: str | None, finish_reason: str | None = None) -> ModelResponseStream:
