@@ -26,6 +26,12 @@ wheel: deps
 install: wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
 		$$($(FORKBUILD) wheel)
+	touch $(INSTALLED)
+
+# The installed upstream is current: built from this pin and series (what lint's mypy checks our modules against)
+INSTALLED := $(VENV)/.installed-stamp
+$(INSTALLED): $(PIN) patches/series $(wildcard patches/*/*.patch) $(VENV)/.deps-stamp
+	$(MAKE) --no-print-directory install
 
 ## release: dist/release/ (the fork's wheel + requirements.lock pinning it and every runtime dependency by sha256);
 ## users install it with `pip install --require-hashes --no-deps --find-links dist/release -r dist/release/requirements.lock`
@@ -33,10 +39,12 @@ release: deps
 	$(FORKBUILD) release
 
 ## upstream-ref: the pristine pinned upstream in $(UPSTREAM_REF), for side-by-side tests and benchmarks
+## (its .stamp names the wheel, so a pin move replaces it)
 upstream-ref: deps
-	test -f $(UPSTREAM_REF)/.stamp || ( rm -rf $(UPSTREAM_REF) && \
-		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(UPSTREAM_REF) \
-		$$($(FORKBUILD) fetch) && touch $(UPSTREAM_REF)/.stamp )
+	wheel=$$($(FORKBUILD) fetch) && test "$$(cat $(UPSTREAM_REF)/.stamp 2>/dev/null)" = "$$(basename $$wheel)" || ( \
+		rm -rf $(UPSTREAM_REF) && \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(UPSTREAM_REF) $$wheel && \
+		basename $$wheel > $(UPSTREAM_REF)/.stamp )
 
 ## system-deps: Debian packages the tests use (redis-server for the multi-instance test, nginx for the keepalive
 ## tests), when root. The tests start their own instances on 127.0.0.1 and stop them by PID.
@@ -57,9 +65,13 @@ test-unit: install upstream-ref
 test-e2e: install upstream-ref system-deps
 	$(PY) -m pytest tests/e2e
 
-lint: deps
+## lint: ruff (style, format), then mypy (pyproject.toml [tool.mypy]): the fork's modules under litellm/ strictly,
+## checked against the installed pinned upstream with the series applied (installed first when the pin or the
+## series changed), and tools/. Cached in .mypy_cache: a few seconds once warm, about a minute cold.
+lint: deps $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: deps
 	$(VENV)/bin/ruff format .
@@ -90,10 +102,14 @@ lock: deps
 		--custom-compile-command 'make lock' build/pin.in requirements/dev.in -o requirements/dev.lock
 
 ## bump-pin: move the pin to VERSION (make bump-pin VERSION=x.y.z): wheel + sha256 into upstream/pin.toml, the
-## series checked patch by patch (every conflict reported), both locks regenerated. Same version: a no-op.
+## series checked patch by patch (every conflict reported), the fork's assumptions about upstream internals checked
+## on the new release (tools/upstream_drift.py: every broken one reported), both locks regenerated when all hold.
+## Same version: a no-op.
 bump-pin: deps
 	@test -n "$(VERSION)" || { echo "usage: make bump-pin VERSION=x.y.z" >&2; exit 2; }
-	$(FORKBUILD) bump-pin $(VERSION)
+	$(FORKBUILD) bump-pin $(VERSION); series=$$?; \
+		$(PY) tools/upstream_drift.py; drift=$$?; \
+		test $$series -eq 0 && test $$drift -eq 0
 	$(MAKE) lock lock-runtime
 
 clean:

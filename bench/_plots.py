@@ -154,13 +154,19 @@ def stream_cpu(rows: list[dict], path: Path) -> Path:
     """rows: {"proxy", "tokens", "us_per_chunk"}; bars per answer length, upstream's fifth (the target) dashed."""
     lengths = sorted({r["tokens"] for r in rows})
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for pi, (proxy, color) in enumerate((("upstream", UPSTREAM), ("fork", FORK))):
+    bars = (
+        ("upstream", UPSTREAM, "upstream"),
+        ("fork", FORK, "fork"),
+        ("fork-per-chunk", "#9ecae1", "fork, per-chunk path"),
+    )
+    width = 0.8 / len(bars)
+    for pi, (proxy, color, label) in enumerate(bars):
         for xi, tokens in enumerate(lengths):
             row = next((r for r in rows if r["proxy"] == proxy and r["tokens"] == tokens), None)
             if row is None:
                 continue
-            x = xi + (pi - 0.5) * 0.4
-            ax.bar(x, row["us_per_chunk"], 0.4, color=color, label=proxy if xi == 0 else None)
+            x = xi + (pi - (len(bars) - 1) / 2) * width
+            ax.bar(x, row["us_per_chunk"], width, color=color, label=label if xi == 0 else None)
             ax.text(x, row["us_per_chunk"], f"{row['us_per_chunk']:.0f}", ha="center", va="bottom", fontsize=8)
             if proxy == "upstream":
                 target = row["us_per_chunk"] / 5

@@ -3,8 +3,10 @@
 The load: the real proxy (one worker, no database) in front of the zero-delay fake OpenAI-compatible backend
 (``tests/e2e/fake_llm.py``, in its own process, so its CPU is not counted), N streams of T tokens at concurrency C,
 read by ``httpx`` in this process. The number is the proxy process's CPU (utime + stime, ``/proc/<pid>/stat``) over
-the measured streams divided by the ``data:`` events the client received (``[DONE]`` not counted). Both proxies run
-at the same time and are measured in alternation, so a busy machine slows both alike: the ratio is what matters.
+the measured streams divided by the ``data:`` events the client received (``[DONE]`` not counted). Three proxies:
+upstream, the fork (whose chat streams take the stream-through lane, litellm/proxy/stream_through.py) and the fork
+with that lane off (``stream_through: false``: the per-chunk path a stream takes when a callback reads every chunk).
+They run at the same time and are measured in rotation, so a busy machine slows all alike: the ratio is what matters.
 
 usage: python bench/proxy_stream_cpu.py [--tokens 50,1000] [--streams 24] [--concurrency 4] [--rounds 3]
        [--json FILE] [--profile DIR]
@@ -45,6 +47,11 @@ def start_backend() -> tuple[subprocess.Popen, str]:
         stop(process)
         raise RuntimeError(f"backend did not start: {url!r}")
     return process, url
+
+
+#: The fork with its stream-through lane off (``litellm_settings: {stream_through: false}``): the per-chunk path that
+#: streams take when a callback or guardrail reads every chunk (docs/streaming-cpu.md).
+PER_CHUNK = "fork-per-chunk"
 
 
 def proxy_config(backend_url: str, lengths: list[int]) -> dict:
@@ -148,7 +155,7 @@ def run(
     log=print,
     time_budget: float = 900,
 ) -> list[dict]:
-    """Both proxies on one backend, every (proxy, length) measured ``rounds`` times in alternating order.
+    """The three proxies on one backend, every (proxy, length) measured ``rounds`` times in rotating order.
 
     A measurement starts only while ``time_budget`` seconds have not run out, and stops its streams at the end of it.
     """
@@ -157,14 +164,17 @@ def run(
     proxies: dict[str, ProxyProcess] = {}
     try:
         config = proxy_config(backend_url, lengths)
+        per_chunk = {**config, "litellm_settings": {"stream_through": False}}
         proxies["fork"] = ProxyProcess(config, workdir, name="fork")
+        proxies[PER_CHUNK] = ProxyProcess(per_chunk, workdir, name=PER_CHUNK)
         proxies["upstream"] = ProxyProcess(config, workdir, name="upstream", upstream_site=UPSTREAM)
         for proxy in proxies.values():
             proxy.wait_ready()
         runs: dict[tuple[str, int], list[dict]] = {}
         for round_ in range(rounds):
             for i, tokens in enumerate(lengths):
-                order = ["fork", "upstream"] if (round_ + i) % 2 == 0 else ["upstream", "fork"]
+                shift = (round_ + i) % len(proxies)
+                order = [*proxies][shift:] + [*proxies][:shift]
                 for name in order:
                     if deadline - time.monotonic() < 10:
                         log(f"proxy stream cpu: skipping round {round_ + 1} {name} {tokens} tokens: time budget")
@@ -205,18 +215,21 @@ def run(
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| answer | upstream us/chunk | fork us/chunk | fork / upstream |",
-        "| ---: | ---: | ---: | ---: |",
+        "| answer | upstream us/chunk | fork us/chunk | fork / upstream "
+        "| fork, per-chunk path us/chunk | per-chunk path / upstream |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for tokens in sorted({r["tokens"] for r in rows}):
-        up = next((r for r in rows if r["proxy"] == "upstream" and r["tokens"] == tokens), None)
-        fork = next((r for r in rows if r["proxy"] == "fork" and r["tokens"] == tokens), None)
-        ratio = f"{fork['us_per_chunk'] / up['us_per_chunk']:.2f}" if up and fork else "n/a"
+        up, fork, per_chunk = (
+            next((r for r in rows if r["proxy"] == name and r["tokens"] == tokens), None)
+            for name in ("upstream", "fork", PER_CHUNK)
+        )
         cells = [
             f"{r['us_per_chunk']:.1f}" + (f" ({r['errors']} failed)" if r["errors"] else "") if r else "n/a"
-            for r in (up, fork)
+            for r in (up, fork, per_chunk)
         ]
-        lines.append(f"| {tokens:,} tokens | {cells[0]} | {cells[1]} | {ratio} |")
+        ratios = [f"{r['us_per_chunk'] / up['us_per_chunk']:.2f}" if up and r else "n/a" for r in (fork, per_chunk)]
+        lines.append(f"| {tokens:,} tokens | {cells[0]} | {cells[1]} | {ratios[0]} | {cells[2]} | {ratios[1]} |")
     return "\n".join(lines)
 
 

@@ -12,7 +12,8 @@ Writes bench/results/<YYYY-MM-DD>/report.md and PNG plots next to it; raw JSON a
 4. proxy overhead: p50/p99 latency and proxy CPU per request, native, buffered and stream, at two concurrencies;
 5. one large event: a 16 MB answer sent as ONE stream event in 16 KB writes, buffered, against the same answer
    non-streamed (the cost of assembling a large event: linear line buffering).
-6. proxy CPU per streamed chunk: `stream: true` through both proxies, short and long answers
+6. proxy CPU per streamed chunk: `stream: true` through upstream, the fork and the fork's per-chunk path, short
+   and long answers
    (bench/proxy_stream_cpu.py, also `make bench-proxy-stream`).
 7. proxy memory: RSS growth per concurrent long stream (1, 4, 16 streams of 20,000 chunks) and RSS 10 s after, and
    the peak RSS of 200 concurrent buffered calls (bench/proxy_memory.py's `run`, both proxies of its own).
@@ -580,8 +581,10 @@ def section_stream_cpu(args, budget: Budget, out: Path, raw: dict) -> tuple[str,
     text = head + (
         f"`stream: true` through the real proxies (one worker, no database) in front of the zero-delay fake backend "
         f"(its own process): {args.stream_count} streams per answer length at concurrency {STREAM_CONCURRENCY}, read by "
-        "`httpx`; proxy CPU (utime+stime) over the streams divided by the `data:` events the client received. Both "
-        f"proxies run side by side and are measured in alternation, {args.stream_rounds} round(s) each "
+        "`httpx`; proxy CPU (utime+stime) over the streams divided by the `data:` events the client received. "
+        "Upstream, the fork (its stream-through lane) and the fork's per-chunk path (`stream_through: false`, what a "
+        "stream costs when a callback reads every chunk) run side by side and are measured in rotation, "
+        f"{args.stream_rounds} round(s) each "
         "(`bench/proxy_stream_cpu.py`; `make bench-proxy-stream` runs this section alone). Where the time goes: "
         "[docs/streaming-cpu.md](../../../docs/streaming-cpu.md).\n\n" + main + "\n"
     )

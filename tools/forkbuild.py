@@ -147,13 +147,40 @@ def fetch(pin: Pin) -> Path:
     return target
 
 
-def series() -> list[Path]:
-    names = [line.strip() for line in (PATCH_DIR / "series").read_text().splitlines()]
-    patches = [PATCH_DIR / name for name in names if name and not name.startswith("#")]
-    missing = [p.name for p in patches if not p.exists()]
+GROUP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def series_entries(ungrouped_ok: bool = False) -> list[str]:
+    """The series as written in patches/series: ``<group>/<file>.patch`` entries in application order.
+
+    ``ungrouped_ok``: also accept a bare ``<file>.patch`` (export files it into a group by its commit's trailer).
+    """
+    lines = [line.strip() for line in (PATCH_DIR / "series").read_text().splitlines()]
+    entries = [line for line in lines if line and not line.startswith("#")]
+    misplaced = [e for e in entries if len(e.split("/")) != 2 or not GROUP_NAME.fullmatch(e.split("/")[0])]
+    if ungrouped_ok:
+        misplaced = [e for e in misplaced if "/" in e]
+    if misplaced:
+        groups = sorted({e.split("/")[0] for e in entries if e not in misplaced}) or ["<group>"]
+        raise BuildError(
+            f"patches/series entries must be <group folder>/<file>.patch: {misplaced}. Move each patch into its "
+            f"feature group's folder (`git mv patches/NAME patches/GROUP/NAME`) and write its line in patches/series "
+            f'as GROUP/NAME; groups: {", ".join(groups)} (docs/maintaining.md, "Patch names and groups")'
+        )
+    return entries
+
+
+def series(ungrouped_ok: bool = False) -> list[Path]:
+    patches = [PATCH_DIR / entry for entry in series_entries(ungrouped_ok)]
+    missing = [patch_name(p) for p in patches if not p.exists()]
     if missing:
         raise BuildError(f"patches/series names missing patches: {missing}")
     return patches
+
+
+def patch_name(patch: Path) -> str:
+    """A patch of the series as the series names it (``<group>/<file>``); a patch elsewhere by its file name."""
+    return patch.relative_to(PATCH_DIR).as_posix() if patch.is_relative_to(PATCH_DIR) else patch.name
 
 
 def fork_modules() -> list[Path]:
@@ -202,7 +229,7 @@ def apply_series(tree: Path, patches: list[Path] | None = None) -> None:
     for patch in series() if patches is None else patches:
         report = apply_patch(tree, patch)
         if report is not None:
-            raise BuildError(f"patch {patch.name} does not apply exactly to the pinned upstream:\n{report}")
+            raise BuildError(f"patch {patch_name(patch)} does not apply exactly to the pinned upstream:\n{report}")
     shutil.rmtree(tree / ".git")
 
 
@@ -263,7 +290,7 @@ def make_tree(pin: Pin) -> Path:
     git("add", "--all", cwd=TREE_DIR)
     git("commit", "--quiet", "--no-verify", "-m", f"{pin.name} {pin.version} (pristine wheel)", cwd=TREE_DIR)
     git("tag", UPSTREAM_TAG, cwd=TREE_DIR)
-    patches = [str(p) for p in series()]
+    patches = [str(p) for p in series(ungrouped_ok=True)]  # export then files a bare entry into its group
     if patches:
         git("am", "--quiet", "--keep-cr", *patches, cwd=TREE_DIR)
     link_modules()
@@ -298,7 +325,51 @@ def _excluded(exclude: Path) -> set[Path]:
     return {Path(line.lstrip("/")) for line in exclude.read_text().splitlines() if line and not line.startswith("#")}
 
 
-def format_series(into: Path) -> list[Path]:
+GROUP_TRAILER = "Patch-Group"
+_TRAILER_LINE = re.compile(rf"^{GROUP_TRAILER}:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+_START = "(upstream)"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """One commit of build/tree as format-patch wrote it, with its ``Patch-Group:`` trailer taken out."""
+
+    path: Path
+    group: str | None
+    commit: str  # abbreviated id and subject, to name the commit in a message
+
+    @property
+    def slug(self) -> str:
+        return _slug(self.path.name)
+
+
+def take_group_trailer(text: str) -> tuple[str, str | None]:
+    """A format-patch file without its ``Patch-Group:`` lines, and the group they name (None: no such line).
+
+    The trailer only tells export where a new commit belongs; the patch file does not keep it (the folder
+    records the group), so a patch reads the same whether or not its commit carried one.
+    """
+    # format-patch --no-stat writes: mail headers, a blank line, the message body, a blank line, the diff
+    lines = text.split("\n")
+    head_end = lines.index("")
+    body_end = next((i for i, line in enumerate(lines) if line.startswith("diff --git ")), len(lines)) - 1
+    body = lines[head_end + 1 : body_end]
+    values = [m.group(1) for m in map(_TRAILER_LINE.match, body) if m]
+    if not values:
+        return text, None
+    if len(set(values)) != 1 or not GROUP_NAME.fullmatch(values[0]):
+        subject = next((line for line in lines if line.startswith("Subject: ")), "")
+        raise BuildError(
+            f"{subject!r}: {GROUP_TRAILER}: must name one group folder (lowercase letters, digits, '-'), got {values}"
+        )
+    kept = [line for line in body if not _TRAILER_LINE.match(line)]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join([*lines[: head_end + 1], *kept, *lines[body_end:]]), values[0]
+
+
+def format_series(into: Path) -> list[Exported]:
+    """build/tree's commits as patch files in ``into`` (byte-stable), each with the group its trailer names."""
     out = git(
         "format-patch",
         "--zero-commit",
@@ -310,51 +381,118 @@ def format_series(into: Path) -> list[Path]:
         f"{UPSTREAM_TAG}..HEAD",
         cwd=TREE_DIR,
     )
-    return [Path(line) for line in out.split()]
+    paths = [Path(line) for line in out.split()]
+    commits = git("log", "--reverse", "--format=%h %s", f"{UPSTREAM_TAG}..HEAD", cwd=TREE_DIR).splitlines()
+    if len(commits) != len(paths):
+        raise BuildError(f"build/tree's history after `{UPSTREAM_TAG}` must be linear (no merge commits)")
+    exported = []
+    for path, commit in zip(paths, commits, strict=True):
+        text, group = take_group_trailer(path.read_text())
+        path.write_text(text)
+        exported.append(Exported(path, group, commit))
+    return exported
 
 
-def _number(name: str) -> int:
-    return int(name.split("-", 1)[0])
+def group_of(entry: str) -> str:
+    """The group folder of a series entry ("" for a bare file name: a patch not filed into a group yet)."""
+    return entry.split("/", 1)[0] if "/" in entry else ""
+
+
+def _number(entry: str) -> int:
+    return int(entry.rsplit("/", 1)[-1].split("-", 1)[0])
 
 
 def _slug(name: str) -> str:
-    return name.split("-", 1)[1]
+    return name.rsplit("/", 1)[-1].split("-", 1)[1]
 
 
-def series_names(exported: list[Path]) -> list[str]:
-    """Names for freshly exported patches, so that every patch stays in its feature group.
+def series_names(exported: list[Exported]) -> list[str]:
+    """Series entries (``<group>/<file>``) for freshly exported patches: every patch stays in its group.
 
-    The series numbers its groups apart (``00xx`` buffered_stream, ``01xx`` bounded-memory streaming,
-    and the PR kit groups patches by these numbers), while format-patch numbers from 0001. So:
-
-    - a patch whose subject (format-patch's slug) is already in the series keeps its whole name;
-    - a patch whose subject changed keeps the name of the series entry at its position, when that
-      entry's subject is gone;
-    - a new patch takes the number after the patch before it, so it joins that patch's group
-      wherever it is inserted. If that number is already taken, export stops and says so.
+    - A patch whose subject (format-patch's slug) is in the series keeps its entry.
+    - A patch whose subject changed (and whose commit has no trailer) keeps the folder and number of the
+      entry it replaces: the entry whose subject is gone and that followed the same patch (or the upstream
+      base) in the series.
+    - A new patch goes to the folder its commit's ``Patch-Group: <group>`` trailer names, numbered after
+      that folder's last patch (a new folder starts the next free hundred). A new commit without the
+      trailer stops the export, with a message that lists the groups: its position does not decide.
+    - A trailer on an existing patch's commit moves the patch (its file name unchanged) to that folder.
     """
-    current = [p.name for p in series()]
-    known = {_slug(name): name for name in current}
-    exported_slugs = {_slug(p.name) for p in exported}
+    current = series_entries(ungrouped_ok=True)
+    unclaimed = list(current)
+    exported_slugs = {patch.slug for patch in exported}
     names: list[str] = []
-    for position, patch in enumerate(exported):
-        slug = _slug(patch.name)
-        if slug in known:
-            names.append(known[slug])
-            continue
-        if position < len(current) and _slug(current[position]) not in exported_slugs:
-            names.append(f"{current[position].split('-', 1)[0]}-{slug}")
-            continue
-        number = _number(names[-1]) + 1 if names else 1
-        owner = next((name for name in current if _number(name) == number and _slug(name) in exported_slugs), None)
-        if owner is not None:
-            raise BuildError(
-                f"the new patch {slug!r} follows {names[-1] if names else 'the upstream base'} and would take "
-                f"number {number:04d}, which {owner} has: move the commit, or renumber by hand "
-                "(rename the files and patches/series)"
+    origins: list[str | None] = []
+    ungrouped: list[Exported] = []
+    for patch in exported:
+        entry = next((e for e in unclaimed if _slug(e) == patch.slug), None)
+        renamed = None
+        if entry is None and patch.group is None:
+            before = next((origin for origin in reversed(origins) if origin is not None), _START)
+            entry = next(
+                (e for e in unclaimed if _slug(e) not in exported_slugs and _entry_before(current, e) == before),
+                None,
             )
-        names.append(f"{number:04d}-{slug}")
+            renamed = entry
+        if entry is not None:
+            unclaimed.remove(entry)
+            origins.append(entry)
+            name = entry.rsplit("/", 1)[-1]
+            if entry is renamed:
+                name = f"{_number(entry):04d}-{patch.slug}"
+            group = patch.group or group_of(entry)
+            if not group:  # a bare file name in the series (made before the group folders): its trailer files it
+                ungrouped.append(patch)
+            names.append(f"{group}/{name}" if group else "")
+            continue
+        origins.append(None)
+        if patch.group is None:
+            ungrouped.append(patch)
+            names.append("")
+            continue
+        names.append(f"{patch.group}/{next_number(patch.group, [*current, *names]):04d}-{patch.slug}")
+    if ungrouped:
+        raise BuildError(ungrouped_message(ungrouped, current))
     return names
+
+
+def _entry_before(entries: list[str], entry: str) -> str:
+    index = entries.index(entry)
+    return entries[index - 1] if index else _START
+
+
+def next_number(group: str, entries: list[str]) -> int:
+    """The number of a new patch in ``group``: after the group's last one, or the next free hundred."""
+    numbers = [_number(e) for e in entries if e and group_of(e) == group]
+    if numbers:
+        return max(numbers) + 1
+    highest = max((_number(e) for e in entries if e), default=None)
+    return 1 if highest is None else highest // 100 * 100 + 101
+
+
+def ungrouped_message(ungrouped: list[Exported], current: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for group in filter(None, map(group_of, current)):
+        counts[group] = counts.get(group, 0) + 1
+    groups = ", ".join(f"{g} ({n} patch{'es' if n > 1 else ''})" for g, n in counts.items()) or "none yet"
+    commits = "\n".join(f"  {p.commit}" for p in ungrouped)
+    example = next(iter(counts), "my-feature")
+    return (
+        f"{len(ungrouped)} commit(s) in build/tree have no patch group (new, or outside a group folder):\n{commits}\n"
+        f"Each patch lives in its feature group's folder under patches/; a new commit names its group with a "
+        f"trailer line at the end of its message, e.g. `{GROUP_TRAILER}: {example}`.\n"
+        f"Groups: {groups}. A new name starts a new group (claim its folder in upstream-pr/groups.toml).\n"
+        f"The last commit: cd build/tree && git commit --amend --no-edit --trailer '{GROUP_TRAILER}: {example}'\n"
+        f"An earlier one: cd build/tree && git rebase -i {UPSTREAM_TAG} (mark it `reword`, add the line).\n"
+        'Then run `make export` again (docs/maintaining.md, "Patch names and groups").'
+    )
+
+
+def pr_kit_groups() -> set[str]:
+    """The patch folders upstream-pr/groups.toml claims (a pull request's, or kept in the fork)."""
+    path = ROOT / "upstream-pr" / "groups.toml"
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return {g["patch_group"] for g in data.get("group", [])} | set(data.get("not_upstream", {}).get("patch_groups", []))
 
 
 def export() -> list[Path]:
@@ -364,10 +502,14 @@ def export() -> list[Path]:
         new = format_series(Path(tmp))
         names = series_names(new)
         header = [line for line in (PATCH_DIR / "series").read_text().splitlines() if line.startswith("#")]
-        for old in PATCH_DIR.glob("*.patch"):
+        for old in [*PATCH_DIR.glob("*.patch"), *PATCH_DIR.glob("*/*.patch")]:
             old.unlink()
         for patch, name in zip(new, names, strict=True):
-            shutil.copyfile(patch, PATCH_DIR / name)
+            (PATCH_DIR / name).parent.mkdir(exist_ok=True)
+            shutil.copyfile(patch.path, PATCH_DIR / name)
+        for folder in PATCH_DIR.iterdir():
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     (PATCH_DIR / "series").write_text("".join(f"{line}\n" for line in [*header, *names]))
     return [PATCH_DIR / name for name in names]
 
@@ -394,11 +536,13 @@ def check_patches(pin: Pin) -> None:
     require_clean_tree()
     with tempfile.TemporaryDirectory() as tmp:
         exported = format_series(Path(tmp))
-        current = series()
         names = series_names(exported)
-        differs = [name for name in names if not (PATCH_DIR / name).exists()]
-        differs += [q.name for p, q in zip(exported, current, strict=False) if p.read_bytes() != q.read_bytes()]
-        if differs or len(exported) != len(current):
+        differs = [
+            name
+            for patch, name in zip(exported, names, strict=True)
+            if not (PATCH_DIR / name).exists() or patch.path.read_bytes() != (PATCH_DIR / name).read_bytes()
+        ]
+        if differs or names != series_entries():
             raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
 
 
@@ -468,7 +612,7 @@ def series_conflicts(pin: Pin) -> list[str]:
         for patch in series():
             report = apply_patch(tree, patch)
             if report is not None:
-                problems.append(f"{patch.name}:\n{report}")
+                problems.append(f"{patch_name(patch)}:\n{report}")
     return problems
 
 
@@ -528,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             for patch in export():
                 print(patch.relative_to(ROOT))
+            for group in sorted({group_of(entry) for entry in series_entries()} - pr_kit_groups()):
+                print(f"patches/{group}/ is in no group of upstream-pr/groups.toml: claim it there", file=sys.stderr)
         elif args.command == "check-patches":
             check_patches(pin)
             print(f"ok: {len(series())} patches apply exactly to {pin.wheel}")

@@ -20,7 +20,6 @@ path, checked). Any failure stops the command with exit status 1.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import importlib.util
 import json
 import os
@@ -35,13 +34,16 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis"}
 
 
-def _load_forkbuild():
+def _load_forkbuild() -> ModuleType:
     spec = importlib.util.spec_from_file_location("forkbuild", Path(__file__).with_name("forkbuild.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError("tools/forkbuild.py cannot be loaded")
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("forkbuild", module)  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
@@ -62,7 +64,7 @@ class Group:
     branch: str
     title: str
     template: str
-    patches: list[str]
+    patch_group: str
     modules: list[str]
     tests: list[str]
     docs_source: str
@@ -158,18 +160,21 @@ def files_matching(source: Path, patterns: list[str]) -> list[Path]:
     return sorted(found)
 
 
+def in_patch_groups(entry: str, groups: list[str]) -> bool:
+    """Whether a patches/series entry (``<group folder>/<file>``) lies in one of these group folders."""
+    return entry.split("/", 1)[0] in groups
+
+
 def resolve(group: Group, source: Path) -> Resolved:
     names = series_names(source)
-    patches = [
-        source / "patches" / n for n in names if any(fnmatch.fnmatchcase(n, pattern) for pattern in group.patches)
-    ]
+    patches = [source / "patches" / n for n in names if in_patch_groups(n, [group.patch_group])]
     modules = files_matching(source, group.modules)
     tests = files_matching(source, group.tests)
     docs = Path(group.docs_source)
     missing = []
     if not patches:
-        missing.append(f"no entry of patches/series matches {group.patches}")
-    absent = [p.name for p in patches if not p.exists()]
+        missing.append(f"no entry of patches/series is in patches/{group.patch_group}/")
+    absent = [str(p.relative_to(source / "patches")) for p in patches if not p.exists()]
     if absent:
         missing.append(f"patches/series names missing files {absent}")
     if not modules:
@@ -184,13 +189,13 @@ def resolve(group: Group, source: Path) -> Resolved:
 def check_ownership(resolved: list[Resolved], source: Path, not_upstream: dict | None = None) -> None:
     """Each patch and fork module belongs to at most one group; what belongs to none is reported.
 
-    ``not_upstream`` (groups.toml's [not_upstream]: ``patches`` and ``modules`` globs and a ``why``)
+    ``not_upstream`` (groups.toml's [not_upstream]: ``patch_groups`` folders, ``modules`` globs and a ``why``)
     names work deliberately kept in the fork for now: it is listed once, with its reason, not warned about.
     """
     kept = not_upstream or {}
     owners: dict[str, list[str]] = {}
     for r in resolved:
-        for item in [f"patches/{p.name}" for p in r.patches] + [str(m) for m in r.modules]:
+        for item in [str(p.relative_to(source)) for p in r.patches] + [str(m) for m in r.modules]:
             owners.setdefault(item, []).append(r.group.name)
     shared = {item: names for item, names in owners.items() if len(names) > 1}
     if shared:
@@ -198,9 +203,7 @@ def check_ownership(resolved: list[Resolved], source: Path, not_upstream: dict |
     everything = [f"patches/{n}" for n in series_names(source)] + [
         str(m) for m in files_matching(source, ["litellm/**/*"])
     ]
-    local_patches = {
-        f"patches/{n}" for n in series_names(source) if any(fnmatch.fnmatchcase(n, g) for g in kept.get("patches", []))
-    }
+    local_patches = {f"patches/{n}" for n in series_names(source) if in_patch_groups(n, kept.get("patch_groups", []))}
     local = local_patches | {str(m) for m in files_matching(source, kept.get("modules", []))}
     claimed = local & set(owners)
     if claimed:

@@ -72,14 +72,17 @@ def _parse(data: bytes) -> Json:
 _TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
 
 
-def _expect(value: Any, kind: type, what: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _expect(value: object, kind: type[_T], what: str) -> _T:
     """``value`` if it is a ``kind`` (``bool`` is not an integer), else the event is malformed."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise _Malformed(f"{what} is not {_TYPE_NAMES[kind]}: {quote(repr(value).encode())}")
     return value
 
 
-def _optional(value: Any, kind: type, what: str) -> Any:
+def _optional(value: object, kind: type[_T], what: str) -> _T | None:
     return None if value is None else _expect(value, kind, what)
 
 
@@ -153,7 +156,7 @@ _CHUNK_ONLY_KEYS = frozenset({"system_fingerprint", "service_tier"})
 _NOT_TOP_LEVEL = frozenset({"choices", "usage", "object", "id", "model", "created"})
 
 
-class _Text(list):
+class _Text(list[str]):
     """The pieces of a streamed string, joined once at the end (``+`` per chunk would copy the text each time)."""
 
 

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from litellm._logging import verbose_logger
 from litellm.buffered_stream.assemblers import (
     AnthropicMessageAssembler,
     Assembler,
+    Json,
     OllamaChatAssembler,
     OpenAIChatAssembler,
     StreamFailed,
@@ -33,6 +33,7 @@ from litellm.buffered_stream.quoting import QUOTE_LIMIT
 from litellm.buffered_stream.responses import ResponsesAssembler
 from litellm.buffered_stream.text_completion import TextCompletionAssembler
 from litellm.buffered_stream.usage import estimate_body, lacks_usage, mark_estimated
+from litellm.litellm_core_utils.upstream_surface import verbose_logger
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _is_stream(response: httpx.Response, wire: Wire) -> bool:
     return response.status_code == 200 and content_type in wire.stream_content_types
 
 
-def _assembled(response: httpx.Response, request: httpx.Request, body: dict, status: int = 200) -> httpx.Response:
+def _assembled(response: httpx.Response, request: httpx.Request, body: Json, status: int = 200) -> httpx.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS]
     headers.append(("content-type", "application/json"))
     assembled = httpx.Response(
@@ -166,12 +167,15 @@ def _failed(response: httpx.Response, request: httpx.Request, wire: Wire, failur
     return _assembled(response, request, body, failure.status_code)
 
 
-def _with_usage(wire: Wire, request: httpx.Request, body: dict) -> dict:
+def _with_usage(wire: Wire, request: httpx.Request, body: Json) -> Json:
     """An OpenAI answer whose stream carried no usage gets the tokenizer's estimate, marked as such."""
     if wire.name != "openai" or not lacks_usage(body.get("usage")):
         return body
     try:
-        body["usage"] = estimate_body(loads(request.content), body)
+        sent = loads(request.content)
+        if not isinstance(sent, dict):
+            raise TypeError("the request body is not a JSON object")
+        body["usage"] = estimate_body(sent, body)
     except Exception:  # a count that cannot be made never fails a complete answer
         verbose_logger.exception("buffered_stream: could not estimate the usage of an answer")
         return body

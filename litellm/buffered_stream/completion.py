@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import litellm
 from litellm.buffered_stream.client import buffering, in_buffered_call, mark_served
@@ -27,6 +27,11 @@ from litellm.buffered_stream.usage import estimate, lacks_usage, mark_estimated
 from litellm.exceptions import APIError
 from litellm.litellm_core_utils.stream_accumulator import StreamAccumulator
 from litellm.litellm_core_utils.streaming_handler import calculate_total_usage
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params
+from litellm.types.utils import ModelResponse
+
+if TYPE_CHECKING:
+    from litellm.litellm_core_utils.litellm_logging import Logging
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
 
@@ -63,12 +68,12 @@ def _model(args: tuple[Any, ...], kwargs: MutableMapping[str, Any]) -> str:
 
 def _provider(model: str, kwargs: MutableMapping[str, Any]) -> str:
     try:
-        _, provider, _, _ = litellm.get_llm_provider(
+        resolved: tuple[str, str, str | None, str | None] = litellm.get_llm_provider(
             model=model, custom_llm_provider=kwargs.get("custom_llm_provider"), api_base=kwargs.get("api_base")
         )
     except Exception:  # an unknown provider fails later, with upstream's own error
         return ""
-    return provider
+    return resolved[1]
 
 
 def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
@@ -77,7 +82,7 @@ def _mark_metadata(kwargs: MutableMapping[str, Any]) -> None:
 
 
 def _stamp(response: object) -> object:
-    hidden = getattr(response, "_hidden_params", None)
+    hidden = hidden_params_of(response)
     if isinstance(hidden, dict):
         hidden["additional_headers"] = {**(hidden.get("additional_headers") or {}), RESPONSE_HEADER: "true"}
         hidden[FIELD] = True
@@ -125,17 +130,20 @@ def _assemble(
         mark_failed_mid_stream(error)
         raise error
     response = accumulator.build(messages=kwargs.get("messages"))
-    if lacks_usage(response.usage):
-        response.usage = estimate(model, kwargs.get("messages"), response)
+    if not isinstance(response, ModelResponse):  # the chunk with the finish reason was folded: a chat response
+        raise TypeError(f"buffered_stream: the stream assembled into {type(response).__name__}, not a chat response")
+    # ModelResponse.usage is set in __init__, not declared as a field upstream
+    if lacks_usage(response.usage):  # type: ignore[attr-defined]
+        response.usage = estimate(model, kwargs.get("messages"), response)  # type: ignore[attr-defined]
     if lacks_usage(calculate_total_usage(chunks=getattr(stream, "chunks", []))):  # the backend reported none
         mark_estimated(kwargs.get("metadata"))
-    (response._hidden_params or {}).pop("response_cost", None)  # priced below, from the final usage
-    hidden = {**getattr(stream, "_hidden_params", {}), **(response._hidden_params or {})}
+    (hidden_params_of(response) or {}).pop("response_cost", None)  # priced below, from the final usage
+    hidden = {**(hidden_params_of(stream) or {}), **(hidden_params_of(response) or {})}
     try:
         hidden["response_cost"] = _cost(stream, response, model)
     except Exception:  # a model without a price has no cost, as on the native path
         hidden.setdefault("response_cost", None)
-    response._hidden_params = hidden
+    replace_hidden_params(response, hidden)
     return response
 
 
@@ -147,10 +155,11 @@ def _failed_mid_stream(error: BaseException) -> None:
 
 def _cost(stream: Any, response: Any, model: str) -> float | None:
     """As the native path costs it: the call's logging object knows the deployment's own prices."""
-    logging_obj = getattr(stream, "logging_obj", None)
+    logging_obj: Logging | None = getattr(stream, "logging_obj", None)
     if logging_obj is not None:
         return logging_obj.response_cost_calculator(result=response)
-    return litellm.completion_cost(completion_response=response, model=model)
+    cost: float = litellm.completion_cost(completion_response=response, model=model)
+    return cost
 
 
 def buffered_acompletion(acompletion: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

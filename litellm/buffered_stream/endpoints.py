@@ -25,6 +25,7 @@ from typing import Any
 
 from litellm.buffered_stream.client import buffering
 from litellm.buffered_stream.options import FIELD, BufferedStreamRequest, requested
+from litellm.litellm_core_utils.upstream_surface import hidden_params_of, replace_hidden_params
 
 RESPONSE_HEADER = "x-litellm-buffered-stream"
 
@@ -41,9 +42,10 @@ def stamp(response: Any) -> Any:
     completions, which reads and writes like one); ``/v1/messages`` answers are dicts, which carry it
     as a key (the proxy removes it before answering, as it does for upstream's own).
     """
-    hidden = response.get("_hidden_params") if isinstance(response, dict) else getattr(response, "_hidden_params", None)
+    hidden: Any = hidden_params_of(response)
     if hidden is None and isinstance(response, dict):
-        hidden = response["_hidden_params"] = {}
+        hidden = {}
+        replace_hidden_params(response, hidden)
     if hasattr(hidden, "get") and hasattr(hidden, "__setitem__"):
         hidden["additional_headers"] = {**(hidden.get("additional_headers") or {}), RESPONSE_HEADER: "true"}
         hidden[FIELD] = True

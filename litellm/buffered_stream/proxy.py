@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import litellm
-from litellm._logging import verbose_proxy_logger
 from litellm.buffered_stream.completion import RESPONSE_HEADER
 from litellm.buffered_stream.options import (
     DEFAULT_MAX_SECONDS,
@@ -32,6 +31,8 @@ from litellm.buffered_stream.options import (
     parse_flag,
     parse_seconds,
 )
+from litellm.exceptions import Timeout
+from litellm.litellm_core_utils.upstream_surface import verbose_proxy_logger
 
 _T = TypeVar("_T")
 
@@ -72,7 +73,7 @@ class BufferedProxyCall:
                 await asyncio.gather(llm_call, return_exceptions=True)
         if done:
             return llm_call.result()
-        error = litellm.Timeout(
+        error = Timeout(
             message=f"{MAX_SECONDS_FIELD}: the buffered call took longer than {max_seconds:g} s; "
             "the backend request was cancelled",
             model=str(request_data.get("model") or ""),
@@ -137,6 +138,7 @@ def _deployment_call(
         buffered = params.get(FIELD) is True
     else:
         buffered = client_flag
+    keepalive: float | None
     if client_keepalive is not None and not pinned:
         keepalive = client_keepalive
     else:

@@ -76,10 +76,12 @@ class ResponsesAssembler:
 def _error(body: Json) -> Json:
     """The error object of a ``response.failed`` (under ``response.error``) or an ``error`` event (top level)."""
     response = body.get("response")
-    if isinstance(response, dict) and isinstance(response.get("error"), dict):
-        return response["error"]
-    if isinstance(body.get("error"), dict):
-        return body["error"]
+    nested = response.get("error") if isinstance(response, dict) else None
+    if isinstance(nested, dict):
+        return nested
+    top = body.get("error")
+    if isinstance(top, dict):
+        return top
     return {key: body[key] for key in ("code", "message", "param") if key in body}
 
 

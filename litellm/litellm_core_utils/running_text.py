@@ -3,12 +3,12 @@
 ``str += piece`` on an attribute copies the whole string at every chunk (CPython only grows a string in place
 when it is a local variable): quadratic time, and an allocation the size of the text so far per chunk, which the
 allocator keeps after a long stream. ``RunningText`` keeps the pieces joined in blocks (the accumulator's
-``_Parts``) and joins them when the text is read.
+``TextParts``) and joins them when the text is read.
 """
 
 from __future__ import annotations
 
-from litellm.litellm_core_utils.stream_accumulator import _Parts
+from litellm.litellm_core_utils.stream_accumulator.text_parts import TextParts
 
 
 class RunningText:
@@ -17,7 +17,7 @@ class RunningText:
     __slots__ = ("_parts",)
 
     def __init__(self, initial: str = "") -> None:
-        self._parts = _Parts()
+        self._parts = TextParts()
         if initial:
             self._parts.add(initial)
 

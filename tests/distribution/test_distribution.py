@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -123,9 +124,9 @@ def test_tree_and_export_round_trip_byte_identical(tmp_path):
         fb.make_tree(pin)
         exported = fb.format_series(tmp_path)
         names = fb.series_names(exported)
-        assert names == [p.name for p in fb.series()]
+        assert names == fb.series_entries()
         for patch, name in zip(exported, names, strict=True):
-            assert patch.read_bytes() == (ROOT / "patches" / name).read_bytes(), name
+            assert patch.path.read_bytes() == (ROOT / "patches" / name).read_bytes(), name
     finally:
         shutil.rmtree(ROOT / "build" / "tree", ignore_errors=True)
 
@@ -157,60 +158,172 @@ def test_bump_pin_reports_every_conflicting_patch(tmp_path, monkeypatch):
     fb = load_forkbuild()
     pin = fb.Pin.load(ROOT / "upstream" / "pin.toml")
     patches = tmp_path / "patches"
-    patches.mkdir()
-    good = sorted((ROOT / "patches").glob("*.patch"))
+    entries = fb.series_entries()
     broken = []
-    for patch in good[:2]:
-        text = patch.read_text()
+    for entry in entries:
+        (patches / entry).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "patches" / entry, patches / entry)
+    for entry in entries[:2]:
+        text = (ROOT / "patches" / entry).read_text()
         # Same file and hunk, but context that is not in upstream: a real conflict.
         lines = text.splitlines(keepends=True)
         hunk = next(i for i, line in enumerate(lines) if line.startswith("@@ "))
         first_context = next(i for i in range(hunk, len(lines)) if lines[i].startswith(" ") and lines[i].strip())
         lines[first_context] = " this line is not in upstream at all\n"
-        (patches / patch.name).write_text("".join(lines))
-        broken.append(patch.name)
-    for patch in good[2:]:
-        shutil.copyfile(patch, patches / patch.name)
-    (patches / "series").write_text("".join(f"{p.name}\n" for p in good))
+        (patches / entry).write_text("".join(lines))
+        broken.append(entry)
+    (patches / "series").write_text("".join(f"{entry}\n" for entry in entries))
     monkeypatch.setattr(fb, "PATCH_DIR", patches)
     conflicts = fb.series_conflicts(pin)
     assert [c.split(":", 1)[0] for c in conflicts] == broken
     assert all("patch does not apply" in c or "patch failed" in c for c in conflicts)
 
 
-SERIES = ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"]
+# Two groups interleaved, as in the real series: a group's patches need not be next to each other.
+SERIES = [
+    "buffered-stream/0001-a.patch",
+    "buffered-stream/0002-b.patch",
+    "bounded-memory/0101-x.patch",
+    "buffered-stream/0005-e.patch",
+    "bounded-memory/0102-y.patch",
+]
+BS, BM = "buffered-stream", "bounded-memory"
+
+
+def exported_commits(fb, commits: list[str | tuple[str, str]]) -> list:
+    """format-patch's view of build/tree: ``slug`` or ``(slug, Patch-Group trailer)`` per commit, in order."""
+    out = []
+    for i, commit in enumerate(commits, 1):
+        slug, group = commit if isinstance(commit, tuple) else (commit, None)
+        out.append(fb.Exported(Path(f"{i:04d}-{slug}.patch"), group, f"c{i:06d} feat: {slug}"))
+    return out
 
 
 @pytest.mark.parametrize(
-    ("exported", "expected"),
+    ("commits", "expected"),
     [
-        pytest.param(["a", "b", "e", "x", "y"], SERIES, id="unchanged"),
+        pytest.param(["a", "b", "x", "e", "y"], SERIES, id="unchanged"),
         pytest.param(
-            ["a", "b", "e", "new", "x", "y"],
-            ["0001-a.patch", "0002-b.patch", "0005-e.patch", "0006-new.patch", "0101-x.patch", "0102-y.patch"],
-            id="inserted-after-the-first-group-stays-in-it",
+            ["a", "b", "x", "e", ("new", BS), "y"],
+            [*SERIES[:4], "buffered-stream/0006-new.patch", SERIES[4]],
+            id="inserted-after-the-last-buffered-stream-patch-stays-in-it-whatever-follows",
         ),
-        pytest.param(["a", "b", "e", "x", "y", "z"], [*SERIES, "0103-z.patch"], id="appended"),
         pytest.param(
-            ["a", "b2", "e", "x", "y"],
-            ["0001-a.patch", "0002-b2.patch", "0005-e.patch", "0101-x.patch", "0102-y.patch"],
+            ["a", ("new", BS), "b", "x", "e", "y"],
+            [SERIES[0], "buffered-stream/0006-new.patch", *SERIES[1:]],
+            id="inserted-anywhere-takes-the-next-number-of-its-group",
+        ),
+        pytest.param(
+            ["a", "b", "x", "e", ("new", BM), "y"],
+            [*SERIES[:4], "bounded-memory/0103-new.patch", SERIES[4]],
+            id="the-trailer-decides-not-the-neighbours",
+        ),
+        pytest.param(
+            ["a", "b", "x", "e", "y", ("z", BM), ("w", BS)],
+            [*SERIES, "bounded-memory/0103-z.patch", "buffered-stream/0006-w.patch"],
+            id="appended",
+        ),
+        pytest.param(
+            ["a", "b", "x", "e", "y", ("fix", "auth-fix")],
+            [*SERIES, "auth-fix/0201-fix.patch"],
+            id="a-new-group-starts-the-next-hundred",
+        ),
+        pytest.param(
+            ["a", "b2", "x", "e", "y"],
+            [SERIES[0], "buffered-stream/0002-b2.patch", *SERIES[2:]],
             id="subject-changed",
         ),
         pytest.param(
-            ["a", "b", "x", "y"], ["0001-a.patch", "0002-b.patch", "0101-x.patch", "0102-y.patch"], id="dropped"
+            ["a", ("new", BM), "b2", "x", "e", "y"],
+            [SERIES[0], "bounded-memory/0103-new.patch", "buffered-stream/0002-b2.patch", *SERIES[2:]],
+            id="subject-changed-behind-a-new-commit",
+        ),
+        pytest.param(["a", "b", "e", "y"], [SERIES[0], SERIES[1], SERIES[3], SERIES[4]], id="dropped"),
+        pytest.param(
+            ["a", "b", ("x", BS), "e", "y"],
+            [SERIES[0], SERIES[1], "buffered-stream/0101-x.patch", *SERIES[3:]],
+            id="a-trailer-moves-an-existing-patch",
         ),
     ],
 )
-def test_export_keeps_each_patch_in_its_group(monkeypatch, exported, expected):
+def test_export_keeps_each_patch_in_its_group(monkeypatch, commits, expected):
     fb = load_forkbuild()
-    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
-    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(exported, 1)]
-    assert fb.series_names(fresh) == expected
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: list(SERIES))
+    assert fb.series_names(exported_commits(fb, commits)) == expected
 
 
-def test_export_refuses_a_new_patch_whose_number_is_taken(monkeypatch):
+def test_export_refuses_a_new_commit_without_a_group(monkeypatch):
+    """Export does not guess a new commit's group from its position: it stops and says how to name one."""
     fb = load_forkbuild()
-    monkeypatch.setattr(fb, "series", lambda: [Path(name) for name in SERIES])
-    fresh = [Path(f"{i:04d}-{slug}.patch") for i, slug in enumerate(["a", "new", "b", "e", "x", "y"], 1)]
-    with pytest.raises(fb.BuildError, match="would take number 0002, which 0002-b.patch has"):
-        fb.series_names(fresh)
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: list(SERIES))
+    commits = exported_commits(fb, ["a", "b", "x", "e", "y", "new", ("other", BS), "newer"])
+    with pytest.raises(fb.BuildError) as refused:
+        fb.series_names(commits)
+    message = str(refused.value)
+    assert message.startswith("2 commit(s) in build/tree have no patch group (new, or outside a group folder):")
+    assert "c000006 feat: new\n" in message and "c000008 feat: newer\n" in message and "other" not in message
+    assert "Groups: buffered-stream (3 patches), bounded-memory (2 patches)." in message
+    assert "git commit --amend --no-edit --trailer 'Patch-Group: buffered-stream'" in message
+
+
+def test_export_files_a_patch_from_before_the_group_folders_by_its_trailer(monkeypatch):
+    """A branch made before the folders has bare entries (``0108-z.patch``): a trailer on the commit files it."""
+    fb = load_forkbuild()
+    monkeypatch.setattr(fb, "series_entries", lambda ungrouped_ok=False: [*SERIES, "0103-z.patch"])
+    with pytest.raises(fb.BuildError, match="have no patch group") as refused:
+        fb.series_names(exported_commits(fb, ["a", "b", "x", "e", "y", "z"]))
+    assert "c000006 feat: z\n" in str(refused.value)
+    filed = fb.series_names(exported_commits(fb, ["a", "b", "x", "e", "y", ("z", BM)]))
+    assert filed == [*SERIES, "bounded-memory/0103-z.patch"]
+
+
+def test_series_entries_must_be_in_a_group_folder(tmp_path, monkeypatch):
+    fb = load_forkbuild()
+    (tmp_path / "series").write_text("# comment\nbuffered-stream/0001-a.patch\n0002-b.patch\n")
+    monkeypatch.setattr(fb, "PATCH_DIR", tmp_path)
+    with pytest.raises(fb.BuildError, match=r"must be <group folder>/<file>.patch: \['0002-b.patch'\]") as refused:
+        fb.series_entries()
+    assert "git mv patches/NAME patches/GROUP/NAME" in str(refused.value)
+    assert "groups: buffered-stream" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param("feat(x): one line", id="subject-only"),
+        pytest.param("feat(x): with a body\n\nWhy it is needed.\n", id="body"),
+        pytest.param("feat(x): with trailers\n\nWhy.\n\nSigned-off-by: A <a@example.com>\n", id="other-trailer"),
+    ],
+)
+def test_the_group_trailer_leaves_no_trace_in_the_patch(tmp_path, message):
+    """A commit with `Patch-Group:` exports to the same bytes as one without it: the folder records the group."""
+    fb = load_forkbuild()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    fb.git("init", "--quiet", cwd=repo)
+    (repo / "a.txt").write_text("one\n")
+    fb.git("add", "a.txt", cwd=repo)
+    fb.git("commit", "--quiet", "-m", "base", cwd=repo)
+    patches = {}
+    for label, trailer in (("plain", []), ("grouped", ["--trailer", "Patch-Group: buffered-stream"])):
+        (repo / "a.txt").write_text("one\ntwo\n")
+        env = {"GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000"}
+        fb.run(
+            ["git", *fb.GIT_IDENTITY, "commit", "--quiet", "-a", "-m", message, *trailer],
+            cwd=repo,
+            env={**os.environ, **env},
+        )
+        out = fb.git("format-patch", "--zero-commit", "--no-signature", "--no-stat", "--stdout", "HEAD~1", cwd=repo)
+        patches[label] = fb.take_group_trailer(out)
+        fb.git("reset", "--quiet", "--hard", "HEAD~1", cwd=repo)
+    (plain, no_group), (grouped, group) = patches["plain"], patches["grouped"]
+    assert (no_group, group) == (None, "buffered-stream")
+    assert "Patch-Group" not in grouped
+    assert grouped == plain
+
+
+def test_a_group_trailer_must_name_a_folder():
+    fb = load_forkbuild()
+    text = "From 0 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] x\n\nPatch-Group: Two Words\n---\n"
+    with pytest.raises(fb.BuildError, match="must name one group folder"):
+        fb.take_group_trailer(text)

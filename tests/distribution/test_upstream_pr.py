@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import importlib.util
 import re
 import subprocess
@@ -27,8 +26,13 @@ def series_names() -> list[str]:
     return [n.strip() for n in lines if n.strip() and not n.startswith("#")]
 
 
+def group_patches(group: dict) -> list[str]:
+    """The group's entries of patches/series: those in its folder, in series order."""
+    return [n for n in series_names() if n.split("/", 1)[0] == group["patch_group"]]
+
+
 def present(group: dict) -> bool:
-    has_patch = any(fnmatch.fnmatchcase(n, p) for n in series_names() for p in group["patches"])
+    has_patch = bool(group_patches(group))
     has_modules = any(f.is_file() for p in group["modules"] for f in ROOT.glob(p))
     has_tests = any(f.name.startswith("test_") for p in group["tests"] for f in ROOT.glob(p))
     return has_patch and has_modules and has_tests and (ROOT / group["docs_source"]).is_file()
@@ -74,7 +78,7 @@ def test_every_present_group_is_written_and_verified(verified):
 @pytest.mark.parametrize("group", [g for g in GROUPS if present(g)], ids=lambda g: g["name"])
 def test_series_layout(verified, group):
     out, _ = verified
-    ours = [n for n in series_names() if any(fnmatch.fnmatchcase(n, p) for p in group["patches"])]
+    ours = group_patches(group)
     series = sorted((out / group["name"] / "series").glob("*.patch"))
     assert len(series) == len(ours) + 3
     for patch in series:
@@ -128,7 +132,7 @@ name = "not-yet"
 branch = "feat/not-yet"
 title = "feat: not yet"
 template = "upstream-pr/not-yet.md"
-patches = ["9999-*.patch"]
+patch_group = "not-yet"
 modules = ["litellm/not_yet/*"]
 tests = ["tests/test_litellm/not_yet/*"]
 docs_source = "docs/not-yet.md"
@@ -144,7 +148,7 @@ commit_docs = "docs: x"
     done = kit("--groups", str(tmp_path / "groups.toml"), "--out", str(tmp_path / "out"), "--no-verify")
     assert done.returncode == 0, done.stderr
     assert "skipping not-yet: not present in this checkout yet" in done.stdout
-    assert "9999-*.patch" in done.stdout and "docs/not-yet.md" in done.stdout
+    assert "patches/not-yet/" in done.stdout and "docs/not-yet.md" in done.stdout
     assert not (tmp_path / "out" / "not-yet").exists()
     assert (tmp_path / "out" / "buffered-stream" / "PR.md").exists()
     assert "Not verified in this run" in (tmp_path / "out" / "buffered-stream" / "PR.md").read_text()
@@ -169,6 +173,7 @@ def test_a_patch_that_does_not_apply_fails_loudly(tmp_path):
         text = (ROOT / "patches" / name).read_text()
         if name == names[0]:
             text = text.replace("     complete_response: bool | None = None\n", "     complete_response: int\n", 1)
+        (source / "patches" / name).parent.mkdir(exist_ok=True)
         (source / "patches" / name).write_text(text)
     (source / "patches" / "series").write_text("".join(f"{n}\n" for n in names))
     done = kit("--source", str(source), "--out", str(tmp_path / "out"), "--no-verify", "--only", "buffered-stream")

@@ -86,6 +86,25 @@ def tool_calls(choice: int) -> list[dict[str, Any]]:
     ]
 
 
+#: Text deltas a serializer can get wrong: quotes, escapes, control characters, non-ASCII, a line separator.
+TRICKY = [
+    '"quoted" ',
+    "back\\slash ",
+    "line\nbreak ",
+    "tab\there ",
+    "ctl\x01 ",
+    "é ",
+    "日本 ",
+    "😀 ",
+    "\u2028 ",
+    "</x> ",
+]
+
+
+def tricky_words(tokens: int) -> list[str]:
+    return [TRICKY[j % len(TRICKY)] for j in range(tokens)]
+
+
 SPLIT_CALL = {
     "id": "call_9f2c",
     "type": "function",
@@ -126,6 +145,10 @@ def openai_message(spec: Scenario, choice: int) -> dict[str, Any]:
         message["content"] = "x" * spec.size
     elif spec.kind == "function_call":
         message["function_call"] = tool_calls(choice)[0]["function"]
+    elif spec.kind == "tricky":
+        message["content"] = "".join(tricky_words(spec.tokens))
+    elif spec.kind == "repeat":
+        message["content"] = "loop " * spec.tokens
     else:
         message["content"] = "".join(words(choice, spec.tokens))
     if spec.kind == "reasoning":
@@ -162,6 +185,10 @@ def openai_deltas(spec: Scenario, choice: int) -> list[dict[str, Any]]:
         function = tool_calls(choice)[0]["function"]
         deltas.append({"function_call": {"name": function["name"], "arguments": ""}})
         deltas += [{"function_call": {"arguments": p}} for p in split(function["arguments"], max(1, spec.tokens))]
+    elif spec.kind == "tricky":
+        deltas += [{"content": w} for w in tricky_words(spec.tokens)]
+    elif spec.kind == "repeat":  # a model stuck in a loop: the same chunk again and again
+        deltas += [{"content": "loop "} for _ in range(spec.tokens)]
     else:
         deltas += [{"content": w} for w in words(choice, spec.tokens)]
     return deltas

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from upstream_reference import upstream
 import litellm
 from litellm.litellm_core_utils.stream_accumulator import (
     StreamAccumulator,
+    StreamAssemblyError,
     StreamChunkLog,
     new_stream_chunk_log,
     stream_chunk_retention,
@@ -117,7 +119,7 @@ def test_chunk_log_is_a_bounded_list() -> None:
         log[4]
     with pytest.raises(IndexError):
         log[10]
-    assert list(log) == [chunks[0], chunks[8], chunks[9]]
+    assert log.held == 3 and log[-2:] == [chunks[8], chunks[9]]
     assert log.accumulator.count == 9  # the last chunk is folded one step late
 
 
@@ -177,11 +179,35 @@ def test_a_chunk_that_cannot_be_folded_fails_the_build_not_the_stream() -> None:
     accumulator.add(_text_chunk("ok"))
     broken = _text_chunk(None)
     broken.choices[0].delta.audio = {"data": "%%% not base64 %%%"}  # type: ignore[assignment]
-    accumulator.add(broken)
-    with pytest.raises(ValueError):  # binascii.Error, raised by build(), not by add()
+    accumulator.add(broken)  # does not raise: the stream goes on
+    accumulator.add(_text_chunk("more"))
+    with pytest.raises(StreamAssemblyError, match=r"chunk 2 of the stream could not be folded \(Error: ") as caught:
         accumulator.build()
-    with pytest.raises(litellm.APIError):
+    assert isinstance(caught.value, litellm.APIError) and caught.value.status_code == 500
+    assert isinstance(caught.value.__cause__, binascii.Error)
+    # stream_chunk_builder lets our error through instead of its generic "Error building chunks"
+    with pytest.raises(StreamAssemblyError, match="chunk 2 of the stream could not be folded"):
         litellm.stream_chunk_builder(chunks=[_text_chunk("ok"), broken])
+
+
+def test_an_error_while_building_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from litellm.litellm_core_utils.stream_accumulator import response_build
+
+    def broken_apply(state: object, message: object) -> None:
+        raise KeyError("no such field")
+
+    monkeypatch.setattr(response_build, "apply_choice", broken_apply)
+    chunks = [_text_chunk("a"), _text_chunk(None)]
+    chunks[1].choices[0].delta.reasoning_content = "thinking"
+    with pytest.raises(StreamAssemblyError, match=r"could not be built into a response \(KeyError: 'no such field'\)"):
+        litellm.stream_chunk_builder(chunks=chunks, messages=MESSAGES)
+
+
+def test_assembly_errors_pickle() -> None:
+    import pickle
+
+    error = StreamAssemblyError.folding(3, ValueError("bad"))
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
 
 
 def test_full_retention_setting(monkeypatch: pytest.MonkeyPatch) -> None:
