@@ -10,6 +10,9 @@ end-to-end tests (its own process, zero delay between chunks); they are measured
   ``buffered_stream`` (each call is a backend stream, assembled), upstream with ordinary non-streaming backend
   calls. Reported: peak RSS growth against the total size of the answers.
 
+The streams are also measured through a third proxy, the fork with its idle memory release switched off
+(``LITELLM_IDLE_MEMORY_RELEASE_SECONDS=0``), so that the RSS held after them shows what that release gives back.
+
     python bench/proxy_memory.py                        # the full run (make bench-proxy-memory), ~20 min
     python bench/proxy_memory.py --chunks 5000 --concurrency 1,4 --buffered-calls 50   # a few minutes
 
@@ -36,6 +39,9 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.processes import MASTER_KEY, ProxyProcess  # noqa: E402
 
 SIDES = ("fork", "upstream")
+# The fork with its idle memory release switched off (LITELLM_IDLE_MEMORY_RELEASE_SECONDS=0): streams only.
+RELEASE_OFF = "fork-release-off"
+STREAM_SIDES = ("fork", RELEASE_OFF, "upstream")
 HEADERS = {"Authorization": f"Bearer {MASTER_KEY}"}
 SETTLE_S = 10.0
 
@@ -176,6 +182,10 @@ def run(
         for side, config in configs(backend_url, chunks, buffered_tokens).items():
             upstream_site = UPSTREAM if side == "upstream" else None
             proxies[side] = ProxyProcess(config, workdir, name=side, upstream_site=upstream_site)
+        release_off = {"LITELLM_IDLE_MEMORY_RELEASE_SECONDS": "0"}
+        proxies[RELEASE_OFF] = ProxyProcess(
+            configs(backend_url, chunks, buffered_tokens)["fork"], workdir, name=RELEASE_OFF, extra_env=release_off
+        )
         for proxy in proxies.values():
             proxy.wait_ready(max(30.0, min(180.0, end - time.monotonic())))
         # The buffered calls first, on fresh proxies, so that their peak is not hidden in a heap the streams grew.
@@ -191,7 +201,7 @@ def run(
         # Seconds per stream of N chunks on this machine, learnt from the first measurement.
         per_stream = chunks / 1000.0
         for k in concurrency:
-            for side in SIDES:
+            for side in STREAM_SIDES:
                 needed = k * per_stream * 1.5 + SETTLE_S + 5
                 if end - time.monotonic() < needed:
                     result["skipped"].append(f"{side}: {k} concurrent streams (time budget)")
@@ -222,7 +232,7 @@ def markdown(result: dict) -> str:
     by = {(r["proxy"], r["concurrency"]): r for r in result["streams"]}
     rows = []
     for k in sorted({r["concurrency"] for r in result["streams"]}):
-        fork, upstream = by.get(("fork", k)), by.get(("upstream", k))
+        fork, upstream, off = by.get(("fork", k)), by.get(("upstream", k)), by.get((RELEASE_OFF, k))
 
         def cell(row: dict | None, key: str, fmt: str) -> str:
             return format(row[key], fmt) if row else "n/a"
@@ -242,6 +252,7 @@ def markdown(result: dict) -> str:
                 cell(fork, "bytes_per_chunk", ",.0f"),
                 cell(upstream, "held_after_mb", ".1f"),
                 cell(fork, "held_after_mb", ".1f"),
+                cell(off, "held_after_mb", ".1f"),
             ]
         )
     text = _table(
@@ -254,6 +265,7 @@ def markdown(result: dict) -> str:
             "fork",
             f"RSS held {SETTLE_S:.0f} s after, MB: upstream",
             "fork",
+            "fork, idle release off",
         ],
         rows,
     )
