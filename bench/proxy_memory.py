@@ -44,6 +44,7 @@ RELEASE_OFF = "fork-release-off"
 STREAM_SIDES = ("fork", RELEASE_OFF, "upstream")
 HEADERS = {"Authorization": f"Bearer {MASTER_KEY}"}
 SETTLE_S = 10.0
+PRE_LOAD_IDLE_S = 3.0
 
 
 def rss_mb(pid: int) -> float:
@@ -110,7 +111,8 @@ async def _read_stream(client: httpx.AsyncClient, model: str) -> int:
 async def streams(proxy: ProxyProcess, concurrency: int, chunks: int, timeout: float) -> dict:
     async with _client(proxy, concurrency) as client:
         await _read_stream(client, "warm")
-        await asyncio.sleep(1.0)
+        # Longer than the fork's idle release delay (2 s), so that the pre-load level is a settled, idle proxy's.
+        await asyncio.sleep(PRE_LOAD_IDLE_S)
         before = rss_mb(proxy.pid)
         started = time.monotonic()
         peak, frames = await _under_load(proxy, [_read_stream(client, "long") for _ in range(concurrency)], timeout)
@@ -143,7 +145,7 @@ async def _answer(client: httpx.AsyncClient) -> int:
 async def answers(proxy: ProxyProcess, calls: int, tokens: int, timeout: float) -> dict:
     async with _client(proxy, calls) as client:
         await _answer(client)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(PRE_LOAD_IDLE_S)
         before = rss_mb(proxy.pid)
         peak, sizes = await _under_load(proxy, [_answer(client) for _ in range(calls)], timeout)
     await asyncio.sleep(SETTLE_S)
