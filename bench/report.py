@@ -621,7 +621,8 @@ def section_proxy_memory(args, budget: Budget, out: Path, raw: dict) -> tuple[st
         "`buffered_stream`, upstream with ordinary non-streaming backend calls): peak RSS growth against the size "
         "of the answers. Then K clients each read a stream=true answer; growth per stream is the proxy's peak RSS "
         "while they run (sampled every 0.1 s) minus its RSS just before, over K; held is its RSS 10 s after they "
-        "ended, minus that same pre-load level.\n\n" + main
+        "ended, minus that same pre-load level. The streams also go through a third proxy, the fork with its idle "
+        "memory release off (`LITELLM_IDLE_MEMORY_RELEASE_SECONDS=0`).\n\n" + main
     )
     if result["streams"]:
         _plots.proxy_memory(result, out / "proxy_memory.png")
