@@ -178,6 +178,13 @@ PRIVATE_NAMES: Final[tuple[PrivateName, ...]] = (
         ("request_data", "error"),
         "static: drops the parked success logging of a chat stream that failed; False when the caller fires it",
     ),
+    PrivateName(
+        "litellm.llms.base_llm.base_model_iterator",
+        "BaseModelResponseIterator._handle_string_chunk",
+        ("self", "str_line"),
+        "what the iterator's __anext__ returns for one non-blank line of the body: [DONE] anywhere in it, a JSON "
+        "object after data: (chunk_parser), or an empty chunk",
+    ),
 )
 
 _CHUNK_PARSING: Final = "litellm/llms/openai/chunk_parsing.py"
@@ -427,3 +434,25 @@ def unread_openai_chat_stream(stream: object) -> bool:
 def build_streamed_object(stream: Any, data: object) -> Any:
     """What ``AsyncStream.__stream__`` yields for one parsed event: the client's ``_process_response_data``."""
     return stream._client._process_response_data(data=data, cast_to=stream._cast_to, response=stream.response)
+
+
+def unread_openai_compatible_line_stream(stream: object) -> bool:
+    """An ``OpenAIChatCompletionStreamingHandler`` (what ``BaseLLMHTTPHandler`` reads ``hosted_vllm`` chat streams
+    with, line by line from ``aiter_lines()``) of which nothing has been read: not iterated yet, its response
+    attached and untouched."""
+    import httpx
+
+    from litellm.llms.openai.chat.gpt_transformation import OpenAIChatCompletionStreamingHandler
+
+    if type(stream) is not OpenAIChatCompletionStreamingHandler or hasattr(stream, "async_response_iterator"):
+        return False
+    http: Final = stream.http_response
+    return isinstance(http, httpx.Response) and not http.is_stream_consumed and not http.is_closed
+
+
+def build_streamed_line(stream: Any, line: str) -> Any:
+    """What ``BaseModelResponseIterator.__anext__`` returns for one non-blank line, its ValueError included."""
+    try:
+        return stream._handle_string_chunk(str_line=line)
+    except ValueError as error:
+        raise RuntimeError(f"Error parsing chunk: {error},\nReceived chunk: {line}") from error

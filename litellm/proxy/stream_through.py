@@ -6,15 +6,16 @@ again: a few hundred microseconds of CPU per chunk (docs/streaming-cpu.md). Almo
 long answer is a text delta that differs from the one before it only in its ``content``, and the
 client's bytes for it differ only there too.
 
-``stream_through`` reads the backend's bytes itself (the SDK stream's ``httpx.Response``, before the
-SDK has read any of it) and decides event by event:
+``stream_through`` reads the backend's bytes itself (the ``httpx.Response`` of the SDK's stream, or of
+litellm's line reader for ``hosted_vllm``, before any of it was read) and decides event by event:
 
 - **fast lane**: an event whose every field but ``choices[0].delta.content`` equals those of an event
   the real path already rendered (the *template*) is written to the client as that rendering with its
   content swapped, and its content is kept in a *run*;
 - **real path**: every other event (the first ones, role, tool calls, reasoning, finish reasons,
   usage, logprobs, ``n > 1``, errors, anything new) is built by the SDK's own
-  ``_process_response_data`` and handed to the very ``CustomStreamWrapper`` the proxy would have
+  ``_process_response_data`` (or the line reader's handling of the line) and handed to the very
+  ``CustomStreamWrapper`` the proxy would have
   read, whose chunk the proxy renders as always. Before it, the pending run is handed to the wrapper as
   text chunks whose output is not sent (the client already has those bytes; ``_pieces`` keeps the
   wrapper's repeated-chunk count), so the wrapper's state, the response logged at the end, usage, cost,
@@ -51,11 +52,13 @@ from litellm.litellm_core_utils.running_text import RunningText
 from litellm.litellm_core_utils.served_output_texts import record_served_output_texts
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.litellm_core_utils.upstream_surface import (
+    build_streamed_line,
     build_streamed_object,
     discard_deferred_stream_logging_for_failure,
     has_post_call_pipelines,
     stream_chunk_frame,
     unread_openai_chat_stream,
+    unread_openai_compatible_line_stream,
     verbose_proxy_logger,
 )
 from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
@@ -65,8 +68,15 @@ from litellm.types.utils import ModelResponseStream
 #: ``litellm_settings: {stream_through: false}`` (or ``LITELLM_STREAM_THROUGH=false``) turns the fast lane off.
 SETTING: Final = "stream_through"
 ENV: Final = "LITELLM_STREAM_THROUGH"
-#: Providers whose chat streams litellm reads through the OpenAI SDK (``AsyncStream``).
+#: Providers whose chat streams litellm reads through the OpenAI SDK (``AsyncStream``). ``lm_studio``,
+#: ``llamafile``, ``custom_openai`` and the other OpenAI-compatible providers are read by the same handler, whose
+#: wrapper names the provider ``openai``.
 PROVIDERS: Final = frozenset({"openai", "azure"})
+#: Providers whose chat streams litellm reads line by line (``OpenAIChatCompletionStreamingHandler`` over the
+#: response's ``aiter_lines()``).
+LINE_PROVIDERS: Final = frozenset({"hosted_vllm"})
+#: The name ``_events`` gives a line of a line-read stream (no SSE event name holds a newline).
+_LINE: Final = "\n"
 #: A run is handed to the wrapper at the latest after this many events (memory stays bounded).
 MAX_RUN: Final = 256
 
@@ -99,8 +109,8 @@ def _step_aside_reason(response: object, request_data: dict[str, Any], proxy_log
     wrapper = _provider_wrapper(response)
     if wrapper is None:
         return f"not a provider stream: {type(response).__name__}"
-    if wrapper.custom_llm_provider not in PROVIDERS:
-        return f"provider {wrapper.custom_llm_provider!r} is not read through the OpenAI SDK"
+    if wrapper.custom_llm_provider not in PROVIDERS | LINE_PROVIDERS:
+        return f"provider {wrapper.custom_llm_provider!r} is not read through the OpenAI SDK or litellm's line reader"
     if wrapper.sent_first_chunk or wrapper.chunks or getattr(response, "chunks", None):
         return "the stream was already read"
     if proxy_logging_obj.needs_per_chunk_streaming_hook():
@@ -117,8 +127,8 @@ def _step_aside_reason(response: object, request_data: dict[str, Any], proxy_log
 
     if LITELLM_MAX_STREAMING_DURATION_SECONDS is not None:
         return "LITELLM_MAX_STREAMING_DURATION_SECONDS is set"
-    if _sdk_stream(wrapper) is None:
-        return "not an unread OpenAI SDK chat stream"
+    if _sdk_stream(wrapper) is None and _line_stream(wrapper) is None:
+        return "not an unread OpenAI SDK chat stream or OpenAI-compatible line stream"
     return None
 
 
@@ -144,7 +154,17 @@ def _only_chat_neutral_iterator_hooks(request_data: dict[str, Any]) -> bool:
 def _sdk_stream(wrapper: CustomStreamWrapper) -> Any:
     """The wrapper's SDK chat stream, if neither the SDK nor anyone else has read a byte of it."""
     stream: Final = wrapper.completion_stream
+    if wrapper.custom_llm_provider not in PROVIDERS:
+        return None
     return stream if unread_openai_chat_stream(stream) else None
+
+
+def _line_stream(wrapper: CustomStreamWrapper) -> Any:
+    """The wrapper's line-read chat stream (``hosted_vllm``), if nobody has read a byte of it."""
+    stream: Final = wrapper.completion_stream
+    if wrapper.custom_llm_provider not in LINE_PROVIDERS:
+        return None
+    return stream if unread_openai_compatible_line_stream(stream) else None
 
 
 def stream_through(
@@ -187,9 +207,12 @@ class StreamThrough:
         self._wrapper = wrapper
         self._request_data = request_data
         self._served = served
-        self._sdk = _sdk_stream(wrapper)
-        self._http: httpx.Response = self._sdk.response
-        self._reader: AsyncIterator[bytes] | None = None
+        #: Where the backend's events come from: the OpenAI SDK's stream, or litellm's line reader.
+        self._sdk: Any = _sdk_stream(wrapper)
+        self._lines: Any = None if self._sdk is not None else _line_stream(wrapper)
+        source: Final[Any] = self._sdk if self._sdk is not None else self._lines
+        self._http: httpx.Response = source.response if self._sdk is not None else source.http_response
+        self._reader: AsyncIterator[Any] | None = None
         self._decoder = SSEDecoder()
         #: Nothing more will be read from the backend (end of body, ``[DONE]``, a failure).
         self._eof = False
@@ -353,6 +376,9 @@ class StreamThrough:
 
     async def _pump(self) -> None:
         """Read once from the backend. A read that fails reaches the wrapper where the SDK would have raised it."""
+        if self._lines is not None:
+            await self._pump_line()
+            return
         if self._reader is None:
             self._reader = self._http.aiter_bytes().__aiter__()
         try:
@@ -366,9 +392,31 @@ class StreamThrough:
             return
         self._events.extend(self._decoder.feed(data))
 
+    async def _pump_line(self) -> None:
+        """Read one line, from the same ``aiter_lines()`` decoding the line reader would have read."""
+        if self._reader is None:
+            self._reader = self._http.aiter_lines().__aiter__()
+        try:
+            line = await self._reader.__anext__()
+        except StopAsyncIteration:
+            self._eof = True
+            return
+        except ValueError as error:  # as the line reader's __anext__ reports it
+            self._eof = True
+            self._events.append((None, RuntimeError(f"Error receiving chunk from stream: {error}")))
+            return
+        except Exception as error:
+            self._eof = True
+            self._events.append((None, error))
+            return
+        self._events.append((_LINE, line))
+
     def _take(self, event: str | None, payload: Any) -> None:
         if event is None:
             self._fail(payload)
+            return
+        if event is _LINE:
+            self._take_line(payload)
             return
         if payload.startswith(b"[DONE]"):
             self._eof = True
@@ -394,23 +442,53 @@ class StreamThrough:
             return
         content = self._fast_content(data) if not event else None
         if content is not None:
-            template = self._template
-            assert template is not None
-            self._items.append((template[1] + dumps(content) + template[2], template[3], content))
-            if not self._run:
-                self._run_event = data
-            self._run.append(content)
-            self._previous_content = content
-            if len(self._run) >= MAX_RUN:
-                self._flush_run()
+            self._fast(data, content)
             return
         self._flush_run()
         sdk_data: object = {"data": data, "event": event} if event.startswith("thread.") else data
-        slot = self._real(lambda: self._build(sdk_data))
+        self._after_real(self._real(lambda: self._build(sdk_data)), data, may_learn=not event)
+
+    def _take_line(self, line: str) -> None:
+        """One line of a line-read stream: the fast lane for a ``data: `` line the template fits, else the line
+        reader's own handling of the line (blank lines skipped, ``[DONE]`` anywhere, errors, anything else)."""
+        if not line.strip():
+            return
+        data: Any = None
+        if "[DONE]" not in line and line.startswith("data:"):
+            try:
+                data = loads((line[6:] if line.startswith("data: ") else line[5:]).encode())
+            except ValueError:
+                data = None  # the line reader's json.loads decides
+        if isinstance(data, dict) and data.get("error"):
+            self._flush_run()
+            self._real(lambda: build_streamed_line(self._lines, line))
+            self._eof = True
+            self._events.clear()
+            return
+        content = self._fast_content(data)
+        if content is not None:
+            self._fast(data, content)
+            return
+        self._flush_run()
+        self._after_real(self._real(lambda: build_streamed_line(self._lines, line)), data, may_learn=True)
+
+    def _fast(self, data: dict[str, Any], content: str) -> None:
+        template = self._template
+        assert template is not None
+        self._items.append((template[1] + dumps(content) + template[2], template[3], content))
+        if not self._run:
+            self._run_event = data
+        self._run.append(content)
+        self._previous_content = content
+        if len(self._run) >= MAX_RUN:
+            self._flush_run()
+
+    def _after_real(self, slot: _Slot, data: object, may_learn: bool) -> None:
+        """A real-path event (``data``: its parsed event, if any) was queued."""
         content = _plain_content(data) if isinstance(data, dict) else None
         self._previous_content = content
         self._last_given_content = content
-        if content and not event and "role" not in data["choices"][0]["delta"]:
+        if content and may_learn and isinstance(data, dict) and "role" not in data["choices"][0]["delta"]:
             # A text event the template does not fit (the first, or one whose other fields changed): learn anew.
             slot.candidate = (data, content)
             self._learning = slot
@@ -430,6 +508,8 @@ class StreamThrough:
         return slot
 
     def _build(self, data: object) -> Any:
+        if self._lines is not None:
+            return self._lines.chunk_parser(chunk=data)
         return build_streamed_object(self._sdk, data)
 
     # -- the fast lane --------------------------------------------------------------------------

@@ -61,8 +61,19 @@ CASES = [(case, f"parity/{scenario}", extra) for case, scenario, extra in CASES]
     ("azure-text-usage", "parity-azure/text+tokens=5", INCLUDE_USAGE),
     ("azure-tools", "parity-azure/tools+tokens=3", {}),
     ("azure-text-long", "parity-azure/text+tokens=200", INCLUDE_USAGE),
+    # hosted_vllm/ is read line by line by litellm's own OpenAI-compatible iterator, not the OpenAI SDK
+    ("vllm-text-usage", "parity-vllm/text+tokens=5", INCLUDE_USAGE),
+    ("vllm-text-long", "parity-vllm/text+tokens=200", INCLUDE_USAGE),
+    ("vllm-tools", "parity-vllm/tools+tokens=3", INCLUDE_USAGE),
+    ("vllm-reasoning", "parity-vllm/reasoning+tokens=3", INCLUDE_USAGE),
+    ("vllm-text-long-small-writes", "parity-vllm/text+tokens=40+write=7", {}),
+    # lm_studio/ (like llamafile/ and custom_openai/) is read through the OpenAI SDK, as openai/ is
+    ("lm-studio-text-usage", "parity-lmstudio/text+tokens=40", INCLUDE_USAGE),
 ]
-FAILURE_CASES = [(case, f"parity/{scenario}", extra) for case, scenario, extra in FAILURE_CASES]
+FAILURE_CASES = [(case, f"parity/{scenario}", extra) for case, scenario, extra in FAILURE_CASES] + [
+    ("vllm-cut-mid-stream", "parity-vllm/text+tokens=200+fault=cut+at=150+delay=0.002", INCLUDE_USAGE),
+    ("vllm-error-event", "parity-vllm/text+tokens=20+fault=error+at=8", {}),
+]
 #: The fork logs what its stream accumulator assembles, which differs from upstream's assembly here on purpose
 #: (docs/bounded-memory-streaming.md, "Deliberate differences from upstream"): both fork paths must log the same.
 LOGGED_AS_THE_FORK_ASSEMBLES = {"tools-same-index", "tools-split-id", "n2"}
@@ -80,6 +91,14 @@ def proxies(backend, tmp_path_factory):
             {
                 "model_name": "parity/*",
                 "litellm_params": {"model": "openai/*", "api_base": f"{backend.url}/v1", "api_key": "sk-fake"},
+            },
+            {
+                "model_name": "parity-vllm/*",
+                "litellm_params": {"model": "hosted_vllm/*", "api_base": f"{backend.url}/v1", "api_key": "sk-fake"},
+            },
+            {
+                "model_name": "parity-lmstudio/*",
+                "litellm_params": {"model": "lm_studio/*", "api_base": f"{backend.url}/v1", "api_key": "sk-fake"},
             },
             {
                 "model_name": "parity-azure/*",

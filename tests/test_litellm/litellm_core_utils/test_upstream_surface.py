@@ -184,6 +184,28 @@ def test_openai_sdk_builds_streamed_objects_through_process_response_data() -> N
     assert isinstance(built, ChatCompletionChunk) and built.id == "c"
 
 
+def test_the_line_reader_builds_one_line_as_stream_through_hands_it_over() -> None:
+    import httpx
+
+    from litellm.litellm_core_utils.upstream_surface import (
+        build_streamed_line,
+        unread_openai_compatible_line_stream,
+    )
+    from litellm.llms.openai.chat.gpt_transformation import OpenAIChatCompletionStreamingHandler
+    from litellm.types.utils import ModelResponseStream
+
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(200, stream=httpx.ByteStream(b""), request=request)
+    reader = OpenAIChatCompletionStreamingHandler(streaming_response=response.aiter_lines(), sync_stream=False)
+    assert not unread_openai_compatible_line_stream(reader)  # no response attached
+    reader.http_response = response
+    assert unread_openai_compatible_line_stream(reader)
+    line = 'data: {"id":"c","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning":"r"}}]}'
+    built = build_streamed_line(reader, line)
+    assert isinstance(built, ModelResponseStream) and built.choices[0].delta.reasoning_content == "r"
+    assert build_streamed_line(reader, "data: [DONE]")["is_finished"] is True
+
+
 def test_calculate_usage_takes_its_summary_from_the_overridden_method() -> None:
     fold = UsageFold()
     fold.fold(_stream_chunk(usage=Usage(prompt_tokens=0, completion_tokens=9, total_tokens=9)))
