@@ -18,7 +18,7 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from litellm._logging import verbose_proxy_logger
+from litellm.litellm_core_utils.upstream_surface import verbose_proxy_logger
 
 SETTING = "LITELLM_IDLE_MEMORY_RELEASE_SECONDS"
 DEFAULT_IDLE_SECONDS = 2.0
