@@ -125,22 +125,34 @@ def proxy_overhead(rows: list[dict], path: Path) -> Path:
 
 
 def proxy_memory(result: dict, path: Path) -> Path:
-    """result: bench/proxy_memory.py's run(): RSS growth per stream and RSS held after, per concurrency."""
+    """result: bench/proxy_memory.py's run(): RSS growth per stream and RSS held after, per concurrency and proxy
+    (upstream, the fork and, when measured, the fork with its idle memory release off)."""
     levels = sorted({r["concurrency"] for r in result["streams"]})
+    measured = {r["proxy"] for r in result["streams"]}
+    sides = [
+        (side, color, label)
+        for side, color, label in (
+            ("upstream", UPSTREAM, "upstream"),
+            ("fork", FORK, "fork"),
+            ("fork-release-off", "#9ecae1", "fork, idle release off"),
+        )
+        if side in measured
+    ]
+    width = 0.8 / max(len(sides), 1)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     panels = (
         ("growth_per_stream_mb", "RSS growth per concurrent stream (MB)"),
         ("held_after_mb", "RSS held 10 s after the streams (MB)"),
     )
     for ax, (key, label) in zip(axes, panels, strict=True):
-        for pi, (side, color) in enumerate((("upstream", UPSTREAM), ("fork", FORK))):
+        for pi, (side, color, side_label) in enumerate(sides):
             for li, level in enumerate(levels):
                 row = next((r for r in result["streams"] if r["proxy"] == side and r["concurrency"] == level), None)
-                x = li + (pi - 0.5) * 0.4
+                x = li + (pi - (len(sides) - 1) / 2) * width
                 if row is None:
                     ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=8)
                     continue
-                ax.bar(x, row[key], 0.4, color=color, label=side if li == 0 else None)
+                ax.bar(x, row[key], width, color=color, label=side_label if li == 0 else None)
                 ax.text(x, max(row[key], 0), f"{row[key]:.1f}", ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(len(levels)), [f"{level} streams" for level in levels])
         ax.set_ylabel(label)

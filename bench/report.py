@@ -21,8 +21,11 @@ Writes bench/results/<YYYY-MM-DD>/report.md and PNG plots next to it; raw JSON a
 Every loop has a count and a time bound, the whole run a budget (`--budget`); every process started here is
 stopped by its PID in a finally block. Ratios matter, not absolute times: the machine may be shared.
 
+Each section ends with what it compared, its run time and how to run it alone.
+
 usage: python bench/report.py [--quick] [--sections 1,2,3,4,5,6,7] [--out DIR] [--budget SECONDS]
-(--quick writes to bench/results/<date>/raw/quick unless --out is given, so it never replaces the day's report)
+(`make bench BENCH_ARGS='...'` passes them.) --quick writes to bench/results/<date>/raw/quick and a run of some of
+the sections to raw/sections-<list> unless --out is given, so neither replaces the day's report or its plots.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ FULL = {
     "requests_c1": 60,
     "requests_c32": 320,
     "large_mb": 16,
-    "large_repeats": 3,
+    "large_repeats": 5,
     "stream_tokens": "50,1000",
     "stream_count": 16,
     "stream_rounds": 2,
@@ -632,6 +635,33 @@ def section_proxy_memory(args, budget: Budget, out: Path, raw: dict) -> tuple[st
 
 # ---------------------------------------------------------------------------------------------- main
 
+ALL_SECTIONS = (1, 2, 3, 4, 5, 6, 7)
+# What each section puts side by side, and the make target that runs its benchmark on its own, if any.
+COMPARED = {
+    1: "the pinned upstream's `CustomStreamWrapper` against the fork's, each in fresh subprocesses",
+    2: "the pinned upstream's stream against the fork's stream, buffered fast path and generic path, each in a "
+    "fresh interpreter",
+    3: "the pinned upstream's proxy against the fork's (stream=false, and buffered_stream), running side by side",
+    4: "the pinned upstream's proxy against the fork's, running side by side, measured in alternation",
+    5: "the pinned upstream's proxy against the fork's (stream=false, and buffered_stream), running side by side",
+    6: "the pinned upstream's proxy, the fork's and the fork's with its stream-through lane off, running side by "
+    "side, measured in rotation",
+    7: "the pinned upstream's proxy, the fork's and the fork's with its idle memory release off, running side by "
+    "side, measured in alternation",
+}
+OWN_TARGET = {1: "make bench-memory", 6: "make bench-proxy-stream", 7: "make bench-proxy-memory"}
+
+
+def section_footer(section: int, seconds: float) -> str:
+    """Each section says what it compared, how long it took and how to run it alone."""
+    alone = f"`make bench BENCH_ARGS='--sections {section}'`"
+    if section in OWN_TARGET:
+        alone += f" (the benchmark alone, without the report: `{OWN_TARGET[section]}`)"
+    return (
+        f"\nCompared, in this run: {COMPARED[section]}. Section run time: {seconds / 60:.1f} min. "
+        f"This section alone: {alone}.\n"
+    )
+
 
 def machine() -> str:
     model = ""
@@ -675,8 +705,10 @@ def main() -> None:
     began = time.monotonic()
     today = datetime.date.today().isoformat()
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / today
-    if args.quick and not args.out:  # a quick run never replaces the day's report; raw/ is git-ignored
-        out = out / "raw" / "quick"
+    if not args.out:  # a quick or partial run never replaces the day's report or its plots; raw/ is git-ignored
+        partial = "" if sections >= set(ALL_SECTIONS) else "sections-" + "-".join(map(str, sorted(sections)))
+        tag = "-".join(filter(None, ("quick" if args.quick else "", partial)))
+        out = out / "raw" / tag if tag else out
     raw_dir = out / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
     for stale in (
@@ -692,8 +724,15 @@ def main() -> None:
     fork_version = importlib.metadata.version("litellm")
     upstream_version = next(UPSTREAM.glob("litellm-*.dist-info")).name.removeprefix("litellm-").split(".dist")[0]
     command = " ".join(["python bench/report.py", *sys.argv[1:]]) if sys.argv[1:] else "make bench"
-    parts = {}
-    mains = {}
+    parts: dict[int, str] = {}
+    seconds: dict[int, float] = {}
+
+    def timed(section: int, run, *run_args) -> None:
+        started = time.monotonic()
+        result = run(*run_args)
+        seconds[section] = time.monotonic() - started
+        parts[section] = result[0] if isinstance(result, tuple) else result
+
     log(f"bench: sections {sorted(sections)}, budget {args.budget:.0f} s, out {out}")
 
     backend_proc = None
@@ -709,8 +748,9 @@ def main() -> None:
             if not backend_url.startswith("http://127.0.0.1:"):
                 raise RuntimeError(f"backend did not start: {backend_url!r}")
         if 2 in sections:
-            parts[2], mains[2] = section_cpu(args, budget, out, raw, backend_url)
+            timed(2, section_cpu, args, budget, out, raw, backend_url)
         if sections & {3, 4, 5}:
+            started = time.monotonic()
             slow_backend = FakeLLM().start()
             fork_config, upstream_config = proxy_configs(args, slow_backend.url, backend_url)
             log("proxies: starting fork and upstream")
@@ -718,16 +758,17 @@ def main() -> None:
             proxies["upstream"] = ProxyProcess(upstream_config, raw_dir, name="upstream", upstream_site=UPSTREAM)
             for proxy in proxies.values():
                 proxy.wait_ready(budget.cap(120))
+            raw["proxies_start_s"] = time.monotonic() - started
         if 3 in sections:
-            parts[3], mains[3] = section_slow(args, budget, out, raw, proxies, slow_backend)
+            timed(3, section_slow, args, budget, out, raw, proxies, slow_backend)
         if 4 in sections:
-            parts[4], mains[4] = section_overhead(args, budget, out, raw, proxies)
+            timed(4, section_overhead, args, budget, out, raw, proxies)
         if 5 in sections:
-            parts[5], mains[5] = section_large_event(args, budget, raw, proxies)
+            timed(5, section_large_event, args, budget, raw, proxies)
         for proxy in proxies.values():
             proxy.stop()
         if 6 in sections:  # its own backend and proxies: nothing else running while it measures
-            parts[6], mains[6] = section_stream_cpu(args, budget, out, raw)
+            timed(6, section_stream_cpu, args, budget, out, raw)
     finally:
         for proxy in proxies.values():
             proxy.stop()
@@ -742,13 +783,17 @@ def main() -> None:
                 backend_proc.wait(5)
 
     if 7 in sections:  # its own proxies, after the others stopped
-        parts[7], mains[7] = section_proxy_memory(args, budget, out, raw)
+        timed(7, section_proxy_memory, args, budget, out, raw)
     if 1 in sections:  # last: the longest, and bounded by whatever the budget has left
-        parts[1] = section_memory(args, budget, out, raw)
+        timed(1, section_memory, args, budget, out, raw)
     elapsed = time.monotonic() - began
     raw["load_average_end"] = load_average()
     raw["elapsed_s"] = elapsed
+    raw["section_s"] = seconds
     (raw_dir / "results.json").write_text(json.dumps(raw, indent=2, default=str))
+    per_section = ", ".join(f"section {k}: {seconds[k] / 60:.1f} min" for k in sorted(seconds))
+    if "proxies_start_s" in raw:
+        per_section += f", starting the two proxies of sections 3-5: {raw['proxies_start_s'] / 60:.1f} min"
     header = (
         f"# Benchmark report, {today}\n\n"
         f"`{command}` (`bench/report.py`): the fork (`litellm {fork_version}`, the installed wheel) and the pinned "
@@ -757,12 +802,12 @@ def main() -> None:
         f"- machine: {machine()}\n"
         f"- load average (1/5/15 min) at start: {raw['load_average_start']}, at end: {raw['load_average_end']} "
         "(other jobs may have been running)\n"
-        f"- run time: {elapsed / 60:.1f} min\n"
+        f"- run time: {elapsed / 60:.1f} min ({per_section})\n"
     )
-    missing = sorted({1, 2, 3, 4, 5, 6, 7} - sections)
+    missing = sorted(set(ALL_SECTIONS) - sections)
     if missing:
         header += f"- sections not run: {', '.join(map(str, missing))}\n"
-    report = header + "\n" + "\n".join(parts[k] for k in sorted(parts))
+    report = header + "\n" + "\n".join(parts[k] + section_footer(k, seconds[k]) for k in sorted(parts))
     (out / "report.md").write_text(report)
     log(f"bench: wrote {out / 'report.md'} in {elapsed:.0f} s")
     print(report)

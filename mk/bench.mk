@@ -2,9 +2,11 @@
 
 ## bench: the full report (memory, CPU per chunk, slow backend, proxy overhead, one large event, proxy CPU per
 ## streamed chunk, proxy memory under long streams), fork against the pinned upstream, on 127.0.0.1, under 27
-## minutes: bench/results/<date>/report.md and PNG plots (raw JSON in raw/, git-ignored)
+## minutes: bench/results/<date>/report.md and PNG plots (raw JSON in raw/, git-ignored); BENCH_ARGS='--sections 3'
+## runs one section (into raw/sections-3, the day's report left alone), BENCH_ARGS=--quick a short run
+BENCH_ARGS ?=
 bench: install upstream-ref
-	$(PY) bench/report.py
+	$(PY) bench/report.py $(BENCH_ARGS)
 
 ## bench-buffered: fork (buffered fast path, generic path) against the pinned upstream, on 127.0.0.1
 bench-buffered: install upstream-ref
