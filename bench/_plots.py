@@ -154,7 +154,7 @@ def proxy_memory(result: dict, path: Path) -> Path:
                     continue
                 ax.bar(x, row[key], width, color=color, label=side_label if li == 0 else None)
                 ax.text(x, max(row[key], 0), f"{row[key]:.1f}", ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(range(len(levels)), [f"{level} streams" for level in levels])
+        ax.set_xticks(range(len(levels)), [f"{level} stream{'s' if level != 1 else ''}" for level in levels])
         ax.set_ylabel(label)
         ax.set_title(f"proxy, {result['chunks']:,}-chunk streams", fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
