@@ -92,7 +92,7 @@ def take_switch(kwargs: MutableMapping[str, object], model: str | None) -> objec
 
 
 def requested(kwargs: Mapping[str, object]) -> bool:
-    """Cheap test for the hot path: does this call carry the switch at all?"""
+    """Cheap test for the hot path: does this call carry the switch at all (or any field in ``extra_body``, to lift)?"""
     return FIELD in kwargs or OVERRIDE_FIELD in kwargs or _carries_fields(kwargs.get(LIFTED_CONTAINER))
 
 
