@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import Proxy
+from tests.e2e.processes import ProxyProcess
 
 CHUNKS = 6000
 BYTES_PER_CHUNK_BOUND = 1000  # upstream: ~4,000-6,000
@@ -167,3 +168,42 @@ def test_a_guarded_stream_past_max_guarded_stream_chunks_ends_with_an_error_nami
         guarded_stream(guarded_proxy, GUARDED_LIMIT * 3)
     assert f"max_guarded_stream_chunks={GUARDED_LIMIT}" in str(raised.value)
     assert "allow-all" in str(raised.value)
+
+
+# ---------------------------------------------------------------- the read-ahead of the backend connections
+
+SMALLEST_READ_BUFFER = "1024"  # the minimum AIOHTTP_READ_BUFSIZE: reading pauses and resumes every couple of KB
+
+
+@pytest.fixture(scope="module")
+def small_read_buffer_proxy(backend, start_proxy):
+    return start_proxy(
+        {"model_list": [backend.deployment("small-buffer/*", "*")]}, env={"AIOHTTP_READ_BUFSIZE": SMALLEST_READ_BUFFER}
+    )
+
+
+def test_with_the_smallest_read_buffer_a_long_stream_arrives_whole(small_read_buffer_proxy):
+    stream = small_read_buffer_proxy.client(timeout=120).chat.completions.create(
+        model="small-buffer/text+tokens=3000", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == "".join(f"w{j}c0 " for j in range(3000))
+
+
+def test_with_the_smallest_read_buffer_a_large_answer_arrives_whole(small_read_buffer_proxy):
+    answer = small_read_buffer_proxy.client(timeout=120).chat.completions.create(
+        model="small-buffer/text+tokens=20000", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "".join(f"w{j}c0 " for j in range(20000))
+
+
+def test_a_bad_read_buffer_setting_stops_the_proxy_at_start_naming_it(backend, tmp_path):
+    proxy = ProxyProcess(
+        {"model_list": [backend.deployment("m", "text")]}, tmp_path, extra_env={"AIOHTTP_READ_BUFSIZE": "64k"}
+    )
+    try:
+        with pytest.raises(RuntimeError, match="exited early") as raised:
+            proxy.wait_ready(120)
+    finally:
+        proxy.stop()
+    assert "AIOHTTP_READ_BUFSIZE must be a whole number of bytes (at least 1024), got '64k'" in str(raised.value)
