@@ -6,10 +6,12 @@ signals inside the proxy process: SIGUSR1 writes a report (RSS; threads; glibc `
 type, the request-state types counted; a tracemalloc snapshot and its difference from the last one when
 tracing), SIGWINCH runs a full ``gc.collect()`` and writes what it found unreachable, SIGUSR2 calls
 ``malloc_trim(0)``. Reports go to ``--out`` (numbered files). Stages: before the streams (after a warm-up
-call), when they end, 10 s after, after a full collection, after ``malloc_trim``.
+call), optionally while they run (``--during``), when they end, 10 s after, after a full collection, after
+``malloc_trim``.
 
     python bench/proxy_memory_probe.py --side fork --k 16 --chunks 20000 --out build/probe/fork16
     python bench/proxy_memory_probe.py --env MEMPROBE_TRACE=10 --chunks 2000   # tracemalloc from the first report
+    python bench/proxy_memory_probe.py --env MEMPROBE_TRACE=10 --during 3      # and a report while the streams run
     python bench/proxy_memory_probe.py --env MALLOC_ARENA_MAX=2                 # any environment for the proxy
 
 A diagnostic, not a benchmark: the reports themselves allocate (listing a million live objects), so read the
@@ -52,7 +54,7 @@ class Probe:
         print(f"[{label}] rss {rss_mb(self.proxy.pid):.1f} MB", flush=True)
 
 
-async def load(proxy: ProxyProcess, probe: Probe, k: int, rounds: int) -> None:
+async def load(proxy: ProxyProcess, probe: Probe, k: int, rounds: int, during: float | None = None) -> None:
     async with _client(proxy, k) as client:
         await _read_stream(client, "warm")
         await asyncio.sleep(1.0)
@@ -60,8 +62,12 @@ async def load(proxy: ProxyProcess, probe: Probe, k: int, rounds: int) -> None:
         for r in range(rounds):
             tasks = [asyncio.create_task(_read_stream(client, "long")) for _ in range(k)]
             peak, started = 0.0, time.monotonic()
+            reported_during = during is None
             while not all(task.done() for task in tasks):
                 peak = max(peak, rss_mb(proxy.pid))
+                if not reported_during and time.monotonic() - started >= during:
+                    reported_during = True  # in a thread, so that the clients keep reading meanwhile
+                    await asyncio.to_thread(probe.report, f"{during:g} s into round {r}")
                 await asyncio.sleep(0.1)
             frames = min(task.result() for task in tasks)
             print(f"round {r}: peak {peak:.1f} MB, {time.monotonic() - started:.1f} s, {frames} frames", flush=True)
@@ -76,6 +82,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=16, help="concurrent streams")
     parser.add_argument("--chunks", type=int, default=20_000, help="chunks per stream")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--during", type=float, default=None, help="also report this many seconds into each round, streams running"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "probe" / "out")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the proxy (repeatable)")
     args = parser.parse_args()
@@ -95,7 +104,7 @@ def main() -> None:
         proxy = ProxyProcess(config, out / "work", name=args.side, upstream_site=upstream_site, extra_env=env)
         proxy.wait_ready(180)
         probe = Probe(proxy, out)
-        asyncio.run(load(proxy, probe, args.k, args.rounds))
+        asyncio.run(load(proxy, probe, args.k, args.rounds, args.during))
         probe.signal(signal.SIGWINCH, "after gc.collect()", 8)
         probe.report("after gc.collect()")
         probe.signal(signal.SIGUSR2, "after malloc_trim(0)", 1)

@@ -20,15 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
-from litellm.buffered_stream.options import (
-    FIELD,
-    KEEPALIVE_FIELD,
-    MAX_SECONDS_FIELD,
-    OVERRIDE_FIELD,
-    lift_nested,
-    parse_flag,
-    reject_unread_forms,
-)
+from litellm.buffered_stream.options import FIELD, OVERRIDE_FIELD, parse_flag, reject_unread_forms, take_switch
 from litellm.buffered_stream.wires import Endpoint, Route, ServingPath, route
 from litellm.litellm_core_utils.upstream_surface import verbose_logger
 from litellm.rust_bridge.configuration import rust_enabled
@@ -120,18 +112,17 @@ def apply_deployment_policy(
     """The router's step: decide the request's value before it is merged over the deployment's ``litellm_params``.
 
     A client never sets the policy itself; its ``buffered_stream`` survives only where the
-    deployment allows client overrides (the default), and the proxy-only fields are dropped.
+    deployment allows client overrides (the default), and the other fields (``options.CLIENT_FIELDS``)
+    are dropped, from the top level and ``extra_body`` alike.
     """
     model = str(deployment_params.get("model") or "")
     reject_unread_forms(request_kwargs, model)
-    lift_nested(request_kwargs, model)
-    for proxy_only in (OVERRIDE_FIELD, KEEPALIVE_FIELD, MAX_SECONDS_FIELD):  # the proxy has applied them already
-        request_kwargs.pop(proxy_only, None)
-    if FIELD not in request_kwargs:
+    client = take_switch(request_kwargs, model)  # the proxy has applied the other fields already
+    if client is None:
         return
     request_kwargs[FIELD] = decide(
         endpoint=Endpoint.CHAT,  # the policy alone: the endpoint's route is decided when the call is made
-        client=request_kwargs.pop(FIELD),
+        client=client,
         deployment=deployment_params.get(FIELD),
         allow_client_override=deployment_params.get(OVERRIDE_FIELD),
         model=model,

@@ -28,7 +28,7 @@ from litellm.buffered_stream.options import (
     KEEPALIVE_FIELD,
     MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
-    client_value,
+    client_fields,
     parse_seconds,
 )
 from litellm.buffered_stream.wires import PROXY_ROUTE_TYPES, Endpoint
@@ -110,14 +110,17 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
 
     The router picks the deployment later, so where a group's deployments differ the call is
     buffered if any of them buffers it, with the shortest keepalive interval and the longest cap.
-    A client value that is not valid is the client's error (a 400 naming the field).
+    The client's fields are read by the place rules (``options.client_fields``: top level or
+    ``extra_body``); a client value that is not valid, or a field where it is not read, is the
+    client's error (a 400 naming the field).
     """
     endpoint = PROXY_ROUTE_TYPES.get(route_type)
     if endpoint is None or request_data.get("stream") is True:
         return NOT_BUFFERED
-    client_keepalive = parse_seconds(request_data.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
+    client = client_fields(request_data, str(request_data.get("model") or ""))
+    client_keepalive = parse_seconds(client.get(KEEPALIVE_FIELD), KEEPALIVE_FIELD)
     deployments = _deployments(request_data.get("model"), llm_router) or [{}]
-    calls = [_deployment_call(endpoint, params, request_data, client_keepalive) for params in deployments]
+    calls = [_deployment_call(endpoint, params, client.get(FIELD), client_keepalive) for params in deployments]
     buffered = [call for call in calls if call.buffered]
     if not buffered:
         return NOT_BUFFERED
@@ -131,7 +134,7 @@ def resolve(request_data: Mapping[str, Any], llm_router: Any, route_type: str = 
 
 
 def _deployment_call(
-    endpoint: Endpoint, params: Mapping[str, Any], request_data: Mapping[str, Any], client_keepalive: float | None
+    endpoint: Endpoint, params: Mapping[str, Any], client_switch: object, client_keepalive: float | None
 ) -> BufferedProxyCall:
     """``decision.decide`` for one deployment, plus the proxy's settings.
 
@@ -142,7 +145,7 @@ def _deployment_call(
     rust = rust_serves(endpoint)
     decision = decide(
         endpoint=endpoint,
-        client=client_value(request_data),
+        client=client_switch,
         deployment=params.get(FIELD),
         allow_client_override=params.get(OVERRIDE_FIELD),
         provider=provider_of(str(params.get("model") or ""), params) if rust else None,

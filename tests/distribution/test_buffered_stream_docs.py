@@ -1,10 +1,12 @@
-"""docs/buffered-stream.md's tables of paths and routes agree with the registry (litellm/buffered_stream/wires.py)."""
+"""docs/buffered-stream.md's tables agree with the code: paths and routes with the registry
+(litellm/buffered_stream/wires.py), the client-facing fields with their table (litellm/buffered_stream/options.py)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from litellm.buffered_stream.options import CLIENT_FIELDS
 from litellm.buffered_stream.wires import (
     CHAT_WIRES,
     MESSAGES_WIRES,
@@ -75,3 +77,9 @@ def test_the_docs_endpoint_table_agrees_with_the_registry() -> None:
         assert providers <= documented[endpoint], (
             f"{endpoint.value}: the docs do not list {providers - documented[endpoint]}"
         )
+
+
+def test_the_docs_fields_table_lists_every_client_facing_field_and_whose_it_is() -> None:
+    rows = _table("### Where the fields may be")
+    documented = {row[0].strip("`"): row[1].startswith("read") for row in rows}
+    assert documented == dict(CLIENT_FIELDS)

@@ -9,10 +9,12 @@ import pytest
 import litellm
 from litellm.buffered_stream.decision import apply_deployment_policy, decide
 from litellm.buffered_stream.options import (
+    CLIENT_FIELDS,
     FIELD,
     KEEPALIVE_FIELD,
     MAX_SECONDS_FIELD,
     OVERRIDE_FIELD,
+    client_fields,
     parse_flag,
     parse_seconds,
     requested,
@@ -185,12 +187,86 @@ def test_same_value_at_both_levels_or_null_is_fine() -> None:
     assert take_switch({FIELD: True, "extra_body": {FIELD: None}}, "m") is True
 
 
+# ---------------------------------------------------------------------------------------------
+# Every client-facing field follows the same place rules (one table: CLIENT_FIELDS)
+# ---------------------------------------------------------------------------------------------
+
+#: A valid client value of each field.
+VALUES: dict[str, object] = {FIELD: True, OVERRIDE_FIELD: True, KEEPALIVE_FIELD: 2, MAX_SECONDS_FIELD: 30}
+#: A different valid value of each field.
+OTHER_VALUES: dict[str, object] = {FIELD: False, OVERRIDE_FIELD: False, KEEPALIVE_FIELD: 3, MAX_SECONDS_FIELD: 0}
+
+
+def test_the_table_holds_every_client_facing_field_and_whose_it_is() -> None:
+    assert dict(CLIENT_FIELDS) == {FIELD: True, OVERRIDE_FIELD: False, KEEPALIVE_FIELD: True, MAX_SECONDS_FIELD: False}
+    assert set(VALUES) == set(OTHER_VALUES) == set(CLIENT_FIELDS)
+
+
 @pytest.mark.parametrize("container", ["litellm_params", "metadata", "litellm_metadata"])
-@pytest.mark.parametrize("key", [FIELD, OVERRIDE_FIELD])
-def test_switch_where_it_is_not_read_is_a_400_naming_it(container: str, key: str) -> None:
-    with pytest.raises(litellm.BadRequestError) as info:
-        apply_deployment_policy({"model": "openai/m"}, {"messages": [], container: {key: True}})
-    assert f"'{container}.{key}'" in str(info.value)
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+def test_a_field_where_it_is_not_read_is_a_400_naming_it(container: str, key: str) -> None:
+    body: dict[str, Any] = {"messages": [], container: {key: VALUES[key]}}
+    for check in (lambda: apply_deployment_policy({"model": "openai/m"}, dict(body)), lambda: client_fields(body)):
+        with pytest.raises(litellm.BadRequestError) as info:
+            check()
+        assert f"'{container}.{key}'" in str(info.value)
+        assert info.value.status_code == 400
+
+
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+def test_a_field_at_both_levels_with_different_values_is_a_400_naming_it(key: str) -> None:
+    body: dict[str, Any] = {key: VALUES[key], "extra_body": {key: OTHER_VALUES[key]}}
+    for check in (lambda: take_switch(dict(body), "m"), lambda: client_fields(body)):
+        with pytest.raises(litellm.BadRequestError) as info:
+            check()
+        assert "sent twice" in str(info.value) and f"'{key}'" in str(info.value)
+
+
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+@pytest.mark.parametrize("place", ["top", "extra_body", "both"])
+def test_a_client_value_is_read_at_the_top_level_or_in_extra_body_when_the_client_may_set_it(
+    key: str, place: str
+) -> None:
+    body: dict[str, Any] = {"model": "m", "extra_body": {"top_k": 3}}
+    if place != "extra_body":
+        body[key] = VALUES[key]
+    if place != "top":
+        body["extra_body"][key] = VALUES[key]
+    before = repr(body)
+    read = client_fields(body)
+    assert repr(body) == before, "read-only"
+    assert read == ({key: VALUES[key]} if CLIENT_FIELDS[key] else {})
+
+
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+def test_null_counts_as_not_sent_at_either_level(key: str) -> None:
+    assert client_fields({key: None, "extra_body": {key: None}}) == {}
+    assert client_fields({key: VALUES[key], "extra_body": {key: None}}) == (
+        {key: VALUES[key]} if CLIENT_FIELDS[key] else {}
+    )
+
+
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+@pytest.mark.parametrize("allow", [UNSET, True, False])
+def test_a_call_never_carries_a_field_on_from_either_level(key: str, allow: object) -> None:
+    """After the router's step only the decided switch is left, and extra_body keeps just its other fields."""
+    params: dict[str, Any] = {"model": "openai/m", FIELD: True}
+    if allow is not UNSET:
+        params[OVERRIDE_FIELD] = allow
+    kwargs: dict[str, Any] = {"messages": [], "extra_body": {key: VALUES[key], "top_k": 3}}
+    assert requested(kwargs)
+    apply_deployment_policy(params, kwargs)
+    assert kwargs.pop("extra_body") == {"top_k": 3}
+    assert set(kwargs) <= {"messages", FIELD}
+
+
+@pytest.mark.parametrize("key", list(CLIENT_FIELDS))
+def test_a_calls_own_kwargs_lose_every_field(key: str) -> None:
+    """litellm's entry points (no router): the switch is returned, every other field is taken out too."""
+    kwargs: dict[str, Any] = {key: VALUES[key], "extra_body": {key: VALUES[key]}, "temperature": 0}
+    flag = take_switch(kwargs, "m")
+    assert kwargs == {"temperature": 0}
+    assert flag is (VALUES[key] if key == FIELD else None)
 
 
 def test_huge_invalid_value_is_quoted_briefly() -> None:

@@ -215,6 +215,34 @@ def test_invalid_client_values_are_a_400_naming_the_field(field: str, value: obj
     assert f"'{field}'" in str(info.value)
 
 
+@pytest.mark.parametrize(("field", "value"), [(FIELD, "yes"), (KEEPALIVE_FIELD, "soon"), (KEEPALIVE_FIELD, -2)])
+def test_invalid_client_values_in_extra_body_are_a_400_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        resolve({"model": "g", "extra_body": {field: value}}, router(deployment()))
+    assert f"'{field}'" in str(info.value)
+
+
+def test_the_client_fields_in_extra_body_are_read_as_if_at_the_top_level(settings) -> None:
+    request: dict[str, Any] = {"model": "g", "extra_body": {FIELD: True, KEEPALIVE_FIELD: 1.5, MAX_SECONDS_FIELD: 1}}
+    call = resolve(request, router(deployment()))
+    assert call == BufferedProxyCall(buffered=True, keepalive_seconds=1.5, max_seconds=DEFAULT_MAX_SECONDS)
+    assert request["extra_body"] == {FIELD: True, KEEPALIVE_FIELD: 1.5, MAX_SECONDS_FIELD: 1}, "read, not changed"
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "named"),
+    [
+        ({"metadata": {KEEPALIVE_FIELD: 1}}, f"'metadata.{KEEPALIVE_FIELD}'"),
+        ({"litellm_params": {MAX_SECONDS_FIELD: 1}}, f"'litellm_params.{MAX_SECONDS_FIELD}'"),
+        ({KEEPALIVE_FIELD: 1, "extra_body": {KEEPALIVE_FIELD: 2}}, f"'{KEEPALIVE_FIELD}' is sent twice"),
+    ],
+)
+def test_client_fields_where_they_are_not_read_are_a_400(request_fields: dict[str, Any], named: str) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        resolve({"model": "g", **request_fields}, router(deployment(**{FIELD: True})))
+    assert named in str(info.value)
+
+
 def test_invalid_operator_value_names_the_field(settings) -> None:
     with pytest.raises(litellm.BadRequestError) as info:
         resolve({"model": "g"}, router(deployment(**{FIELD: True, MAX_SECONDS_FIELD: "ten"})))
