@@ -6,8 +6,8 @@ Subcommands:
   tree           make an editable upstream tree (build/tree): pristine commit, one commit per patch,
                  the fork's modules linked in
   link           link new fork modules into build/tree
-  export         write the tree's commits back to patches/ (format-patch, byte-stable)
-  check-patches  fail if the tree holds unexported edits or if the series no longer applies
+  export         write the tree's commits back to patches/ (format-patch, byte-stable); refuses a tree behind patches/
+  check-patches  fail if the series no longer applies, or if the tree is behind it or holds unexported edits
   upstream-files list tracked files under litellm/ that exist in the pinned wheel (must be none)
   release        dist/release/: the fork's wheel and requirements.lock (every runtime dependency and the
                  fork's wheel itself, hash-pinned), installable with one pip command
@@ -293,6 +293,7 @@ def make_tree(pin: Pin) -> Path:
     patches = [str(p) for p in series(ungrouped_ok=True)]  # export then files a bare entry into its group
     if patches:
         git("am", "--quiet", "--keep-cr", *patches, cwd=TREE_DIR)
+    record_series()
     link_modules()
     return TREE_DIR
 
@@ -500,6 +501,7 @@ def export() -> list[Path]:
     require_clean_tree()
     with tempfile.TemporaryDirectory() as tmp:
         new = format_series(Path(tmp))
+        require_tree_not_behind(new)
         names = series_names(new)
         header = [line for line in (PATCH_DIR / "series").read_text().splitlines() if line.startswith("#")]
         for old in [*PATCH_DIR.glob("*.patch"), *PATCH_DIR.glob("*/*.patch")]:
@@ -511,6 +513,7 @@ def export() -> list[Path]:
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
     (PATCH_DIR / "series").write_text("".join(f"{line}\n" for line in [*header, *names]))
+    record_series()
     return [PATCH_DIR / name for name in names]
 
 
@@ -531,19 +534,102 @@ def check_patches(pin: Pin) -> None:
     check_no_upstream_files(base)
     with tempfile.TemporaryDirectory(prefix="forkcheck-") as tmp:
         apply_series(unpack(base, Path(tmp), pin))
-    if not (TREE_DIR / ".git").exists():
-        return
+    if (TREE_DIR / ".git").exists():
+        check_tree_exported()
+
+
+def check_tree_exported() -> None:
+    """build/tree holds the series as it is in patches/: not behind it, no edit or commit left to export."""
     require_clean_tree()
     with tempfile.TemporaryDirectory() as tmp:
         exported = format_series(Path(tmp))
+        require_tree_not_behind(exported)
         names = series_names(exported)
-        differs = [
-            name
+        entries = series_entries()
+        differing = [
+            (patch, name)
             for patch, name in zip(exported, names, strict=True)
             if not (PATCH_DIR / name).exists() or patch.path.read_bytes() != (PATCH_DIR / name).read_bytes()
         ]
-        if differs or names != series_entries():
-            raise BuildError(f"build/tree has commits that are not exported to patches/ ({differs}): run `make export`")
+        lacking = [entry for entry in entries if entry not in names]
+        if lacking and recorded_series() is None:  # a tree made before trees recorded their series: behind it
+            unexported = [patch.commit for patch, _ in differing]
+            commits = [patch.commit for patch in exported]
+            raise BuildError(behind_message([f"{entry} (new)" for entry in lacking], unexported, commits))
+        if differing or names != entries:
+            differs = [name for _, name in differing]
+            dropped = f"; it has no commit for {lacking}, which export takes out of the series" if lacking else ""
+            raise BuildError(
+                f"build/tree has commits that are not exported to patches/ ({differs}){dropped}: run `make export`"
+            )
+
+
+def series_record() -> Path:
+    """Where build/tree keeps the series it was made from or last exported to (inside .git: git never sees it)."""
+    return TREE_DIR / ".git" / "fork-series"
+
+
+def series_digests() -> dict[str, str]:
+    """Each patch of patches/series by its entry: the sha256 of its file."""
+    return {
+        entry: sha256_of(PATCH_DIR / entry)
+        for entry in series_entries(ungrouped_ok=True)
+        if (PATCH_DIR / entry).exists()
+    }
+
+
+def record_series() -> None:
+    series_record().write_text("".join(f"{digest}  {entry}\n" for entry, digest in series_digests().items()))
+
+
+def recorded_series() -> dict[str, str] | None:
+    """The series build/tree was made from or last exported to; None for a tree made before it was recorded."""
+    record = series_record()
+    if not record.exists():
+        return None
+    return {entry: digest for digest, entry in (line.split("  ", 1) for line in record.read_text().splitlines())}
+
+
+def require_tree_not_behind(exported: list[Exported]) -> None:
+    """Stop when patches/ changed since build/tree was made or exported: the tree lacks those changes.
+
+    Exporting such a tree would write its older series over them (a merge that brought new patches, a
+    patch edited in patches/ by hand).
+    """
+    recorded = recorded_series()
+    if recorded is None:
+        return
+    current = series_digests()
+    changes = [f"{entry} (new)" for entry in current if entry not in recorded]
+    changes += [f"{entry} (changed)" for entry in current if entry in recorded and current[entry] != recorded[entry]]
+    changes += [f"{entry} (no longer in the series)" for entry in recorded if entry not in current]
+    if changes:
+        known = set(recorded.values())
+        unexported = [patch.commit for patch in exported if sha256_of(patch.path) not in known]
+        raise BuildError(behind_message(changes, unexported, [patch.commit for patch in exported]))
+
+
+def behind_message(changes: list[str], unexported: list[str], commits: list[str]) -> str:
+    """Why build/tree is behind patches/, what it lacks, and how to make it again (keeping ``unexported``, those of
+    the tree's ``commits`` that are not in patches/).
+    """
+    listed = "".join(f"\n  {change}" for change in changes)
+    message = (
+        f"build/tree is behind patches/: the series changed since the tree was made (`make tree`) or last "
+        f"exported, and the tree lacks these changes:{listed}\n"
+        f"`make export` from this tree would undo that. Make the tree again: rm -rf build/tree && make tree"
+    )
+    if not unexported:
+        return message
+    listed_commits = "".join(f"\n  {commit}" for commit in unexported)
+    last = commits[len(commits) - len(unexported) :] == unexported  # carried over as one range
+    save = f"HEAD~{len(unexported)}" if last else "-1 <commit> --start-number <n>   (each commit, n = 1, 2, ...)"
+    return (
+        f"{message}\nbuild/tree also holds commits that are not in patches/; keep them before removing it:"
+        f"{listed_commits}\n"
+        f"  cd build/tree && git format-patch -o ../mine {save}\n"
+        f"  then, after `make tree`: cd build/tree && git am ../mine/*.patch && cd ../.. && make export"
+    )
 
 
 RELEASE_LOCK_HEADER = """\

@@ -14,6 +14,10 @@ text the client actually received (a guardrail may have rewritten it), through u
 A chunk is folded one step late, when the next one arrives or when ``texts()`` is called, so edits that
 the proxy makes to a chunk after it was yielded (the per-chunk hooks run on it before it is sent) are
 seen exactly as upstream saw them when it read the list at the end.
+
+``add_text`` takes text served for one choice without a chunk (the stream-through lane writes most of a
+chat stream's text to the client directly): it counts as a chat chunk holding only that text, after the
+chunk before it.
 """
 
 from __future__ import annotations
@@ -50,17 +54,23 @@ class ServedStreamTexts:
 
     def add(self, chunk: object) -> None:
         """Take one served chunk; the previous one is folded now."""
-        held: Final = self._held
+        self._fold_held()
         self._held = chunk
-        if held is not _NOTHING:
-            self._fold(held)
+
+    def add_text(self, index: int, text: str) -> None:
+        """Take ``text`` served for choice ``index`` that never was a chunk, as a chat chunk holding only it.
+
+        The chunk before it is folded first (the text follows it); the text itself cannot change, so it is
+        folded now.
+        """
+        self._fold_held()
+        self._seen = True
+        if self._all_chat:
+            self._fold_choice(index, text)
 
     def texts(self) -> ServedTexts | None:
         """What ``served_stream_output_texts(chunks)`` returns for every chunk added so far."""
-        held: Final = self._held
-        self._held = _NOTHING
-        if held is not _NOTHING:
-            self._fold(held)
+        self._fold_held()
         if not self._seen:
             return None
         if not self._all_chat:
@@ -70,6 +80,12 @@ class ServedStreamTexts:
             for index in range(self._choice_count)
         )
         return texts if any(text is not None for text in texts) else None
+
+    def _fold_held(self) -> None:
+        held: Final = self._held
+        self._held = _NOTHING
+        if held is not _NOTHING:
+            self._fold(held)
 
     def _fold(self, chunk: object) -> None:
         self._seen = True
@@ -85,13 +101,17 @@ class ServedStreamTexts:
         if not self._all_chat:
             return
         for choice in chunk.choices:
-            index = choice.index
-            if index >= self._choice_count:
-                self._choice_count = index + 1
             content = choice.delta.content
-            if isinstance(content, str):
-                state = self._choices.get(index)
-                if state is None:
-                    state = self._choices[index] = _ChoiceText()
-                state.saw_text = True
-                state.text.add(content)
+            self._fold_choice(choice.index, content if isinstance(content, str) else None)
+
+    def _fold_choice(self, index: int, content: str | None) -> None:
+        """One choice of a chat chunk: it counts towards the choices, and its text (even "") is appended."""
+        if index >= self._choice_count:
+            self._choice_count = index + 1
+        if content is None:
+            return
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _ChoiceText()
+        state.saw_text = True
+        state.text.add(content)

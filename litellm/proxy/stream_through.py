@@ -48,8 +48,8 @@ from pydantic import BaseModel
 import litellm
 from litellm.buffered_stream.decoders import SSEDecoder, dumps, loads
 from litellm.litellm_core_utils.litellm_logging import Logging
-from litellm.litellm_core_utils.running_text import RunningText
 from litellm.litellm_core_utils.served_output_texts import record_served_output_texts
+from litellm.litellm_core_utils.served_stream_texts import ServedStreamTexts
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.litellm_core_utils.upstream_surface import (
     build_streamed_line,
@@ -63,7 +63,6 @@ from litellm.litellm_core_utils.upstream_surface import (
 )
 from litellm.proxy.hooks.responses_id_security import ResponsesIDSecurity
 from litellm.proxy.utils import ProxyLogging
-from litellm.types.utils import ModelResponseStream
 
 #: ``litellm_settings: {stream_through: false}`` (or ``LITELLM_STREAM_THROUGH=false``) turns the fast lane off.
 SETTING: Final = "stream_through"
@@ -184,7 +183,7 @@ def stream_through(
     if reason is not None:
         verbose_proxy_logger.debug("stream_through: steps aside (%s)", reason)
         return None
-    served = ServedText() if proxy_logging_obj.needs_iterator_wrap() else None
+    served = ServedStreamTexts() if proxy_logging_obj.needs_iterator_wrap() else None
     wrapper = _provider_wrapper(response)
     assert wrapper is not None
     verbose_proxy_logger.debug("stream_through: serving the stream of %s", wrapper.model)
@@ -199,7 +198,7 @@ class StreamThrough:
         driver: AsyncIterator[Any],
         wrapper: CustomStreamWrapper,
         request_data: dict[str, Any],
-        served: ServedText | None = None,
+        served: ServedStreamTexts | None = None,
     ) -> None:
         #: What the proxy would have read (the router's fallback wrapper, or ``wrapper`` itself).
         self._driver = driver
@@ -325,7 +324,7 @@ class StreamThrough:
             if isinstance(head, tuple):
                 pending.append(head[0])
                 if served is not None:
-                    served.add(head[1], head[2])
+                    served.add_text(head[1], head[2])
             elif head.done:
                 if head.output is not None and not head.discard:
                     if pending:
@@ -333,7 +332,7 @@ class StreamThrough:
                         pending = []
                     out.append(head.output)
                     if served is not None:
-                        served.add_chunk(head.output)
+                        served.add(head.output)
             else:
                 break
             items.popleft()
@@ -559,46 +558,6 @@ class StreamThrough:
         if type(index) is not int:
             return
         self._template = (_without_content(data), prefix, suffix, index)
-
-
-class ServedText:
-    """``served_stream_output_texts`` of the chunks served, folded: the text per choice index."""
-
-    __slots__ = ("_texts", "_count", "_seen")
-
-    def __init__(self) -> None:
-        self._texts: dict[int, RunningText] = {}
-        self._count = 0
-        self._seen = False
-
-    def add(self, index: int, content: str) -> None:
-        self._seen = True
-        if index >= self._count:
-            self._count = index + 1
-        text = self._texts.get(index)
-        if text is None:
-            text = self._texts[index] = RunningText()
-        text.add(content)
-
-    def add_chunk(self, chunk: object) -> None:
-        self._seen = True
-        if not isinstance(chunk, ModelResponseStream):
-            return
-        for choice in chunk.choices:
-            index = choice.index
-            if index >= self._count:
-                self._count = index + 1
-            content = choice.delta.content
-            if isinstance(content, str):
-                self.add(index, content)
-
-    def texts(self) -> tuple[str | None, ...] | None:
-        if not self._seen:
-            return None
-        texts: Final = tuple(
-            str(text) if (text := self._texts.get(index)) is not None else None for index in range(self._count)
-        )
-        return texts if any(text is not None for text in texts) else None
 
 
 def _pieces(run: list[str], previous: object) -> list[str]:

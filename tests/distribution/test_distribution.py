@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -338,3 +339,128 @@ def test_a_group_trailer_must_name_a_folder():
     text = "From 0 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] x\n\nPatch-Group: Two Words\n---\n"
     with pytest.raises(fb.BuildError, match="must name one group folder"):
         fb.take_group_trailer(text)
+
+
+# check-patches and export against a build/tree that is not in step with patches/: a small git repository stands in
+# for the tree (two grouped commits on an `upstream` tag), exported to its own patches/ folder.
+
+
+def commit_in(fb, repo: Path, subject: str, group: str | None = None) -> None:
+    """A commit that appends a line to a.txt, its message ending in a `Patch-Group:` trailer when a group is given."""
+    with (repo / "a.txt").open("a") as text:
+        text.write(f"{subject}\n")
+    trailer = ["-m", f"Patch-Group: {group}"] if group else []
+    dates = {"GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000"}
+    fb.run(
+        ["git", *fb.GIT_IDENTITY, "commit", "--quiet", "--no-verify", "-a", "-m", subject, *trailer],
+        cwd=repo,
+        env={**os.environ, **dates},
+    )
+
+
+@pytest.fixture
+def small_tree(tmp_path, monkeypatch):
+    """forkbuild with build/tree and patches/ in tmp_path: the tree made and exported, so the two are in step."""
+    fb = load_forkbuild()
+    tree, patches = tmp_path / "tree", tmp_path / "patches"
+    tree.mkdir()
+    patches.mkdir()
+    (patches / "series").write_text("# the series\n")
+    monkeypatch.setattr(fb, "TREE_DIR", tree)
+    monkeypatch.setattr(fb, "PATCH_DIR", patches)
+    fb.git("init", "--quiet", cwd=tree)
+    (tree / "a.txt").write_text("upstream\n")
+    fb.git("add", "a.txt", cwd=tree)
+    fb.run(["git", *fb.GIT_IDENTITY, "commit", "--quiet", "-m", "pristine"], cwd=tree)
+    fb.git("tag", fb.UPSTREAM_TAG, cwd=tree)
+    commit_in(fb, tree, "feat(x): one", BS)
+    commit_in(fb, tree, "feat(y): two", BM)
+    fb.export()
+    assert fb.series_entries() == [f"{BS}/0001-feat-x-one.patch", f"{BM}/0101-feat-y-two.patch"]
+    return fb
+
+
+def add_patch_behind_the_trees_back(fb, subject: str, group: str) -> str:
+    """patches/ gains a patch the tree never had (a merge brought it): its series entry."""
+    tree = fb.TREE_DIR
+    commit_in(fb, tree, subject, group)
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = fb.format_series(Path(tmp))
+        entry = fb.series_names(exported)[-1]
+        shutil.copyfile(exported[-1].path, fb.PATCH_DIR / entry)
+    with (fb.PATCH_DIR / "series").open("a") as series:
+        series.write(f"{entry}\n")
+    fb.git("reset", "--quiet", "--hard", "HEAD~1", cwd=tree)
+    return entry
+
+
+def refusal(call) -> str:
+    with pytest.raises(Exception) as refused:
+        call()
+    assert type(refused.value).__name__ == "BuildError"
+    return str(refused.value)
+
+
+def test_a_tree_in_step_with_the_series_passes(small_tree):
+    small_tree.check_tree_exported()
+
+
+def test_a_tree_behind_the_series_is_named_as_such_with_what_it_lacks(small_tree):
+    fb = small_tree
+    entry = add_patch_behind_the_trees_back(fb, "feat(z): three", BM)
+    assert entry == f"{BM}/0102-feat-z-three.patch"
+    series_before = (fb.PATCH_DIR / "series").read_text()
+    message = refusal(fb.check_tree_exported)
+    assert message.startswith("build/tree is behind patches/"), message
+    assert f"\n  {entry} (new)\n" in message
+    assert "rm -rf build/tree && make tree" in message
+    assert "not exported" not in message and "also holds commits" not in message
+    # export would have written the tree's older series over the new patch: it refuses with the same message
+    assert refusal(fb.export) == message
+    assert (fb.PATCH_DIR / "series").read_text() == series_before and (fb.PATCH_DIR / entry).exists()
+
+
+def test_a_patch_changed_in_patches_since_the_tree_was_made_is_named(small_tree):
+    fb = small_tree
+    patch = fb.PATCH_DIR / BS / "0001-feat-x-one.patch"
+    patch.write_text(patch.read_text().replace("+feat(x): one", "+feat(x): one, as merged"))
+    (fb.PATCH_DIR / "series").write_text(f"{BS}/0001-feat-x-one.patch\n")  # and the other patch was dropped
+    message = refusal(fb.check_tree_exported)
+    assert f"\n  {BS}/0001-feat-x-one.patch (changed)\n" in message
+    assert f"\n  {BM}/0101-feat-y-two.patch (no longer in the series)\n" in message
+
+
+def test_a_tree_behind_the_series_with_commits_of_its_own_names_them_to_keep(small_tree):
+    fb = small_tree
+    add_patch_behind_the_trees_back(fb, "feat(z): three", BM)
+    commit_in(fb, fb.TREE_DIR, "feat(w): mine", BS)
+    message = refusal(fb.check_tree_exported)
+    assert message.startswith("build/tree is behind patches/")
+    mine = fb.git("log", "-1", "--format=%h %s", cwd=fb.TREE_DIR).strip()
+    assert f"also holds commits that are not in patches/; keep them before removing it:\n  {mine}\n" in message
+    assert "cd build/tree && git format-patch -o ../mine HEAD~1\n" in message
+    assert "git am ../mine/*.patch" in message
+
+
+def test_a_commit_not_exported_keeps_its_message(small_tree):
+    fb = small_tree
+    commit_in(fb, fb.TREE_DIR, "feat(w): mine", BS)
+    message = refusal(fb.check_tree_exported)
+    assert message == (
+        f"build/tree has commits that are not exported to patches/ (['{BS}/0002-feat-w-mine.patch']): run `make export`"
+    )
+
+
+def test_a_patch_dropped_in_the_tree_is_named(small_tree):
+    fb = small_tree
+    fb.git("reset", "--quiet", "--hard", "HEAD~1", cwd=fb.TREE_DIR)
+    message = refusal(fb.check_tree_exported)
+    assert f"it has no commit for ['{BM}/0101-feat-y-two.patch'], which export takes out of the series" in message
+
+
+def test_a_tree_made_before_trees_recorded_their_series_is_still_named_behind(small_tree):
+    fb = small_tree
+    fb.series_record().unlink()
+    entry = add_patch_behind_the_trees_back(fb, "feat(z): three", BM)
+    message = refusal(fb.check_tree_exported)
+    assert message.startswith("build/tree is behind patches/") and f"\n  {entry} (new)\n" in message

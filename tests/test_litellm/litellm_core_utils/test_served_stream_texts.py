@@ -106,3 +106,61 @@ def test_keeps_no_chunk() -> None:
     held = [value for value in (served._held,) if isinstance(value, ModelResponseStream)]
     assert len(held) == 1  # only the chunk not folded yet
     assert served.texts() == ("".join(f"w{i} " for i in range(600)),)
+
+
+# Text the stream-through lane wrote to the client directly (never a chunk): (choice index, text).
+Direct = tuple[int, str]
+
+
+def feed(served: ServedStreamTexts, items: list[object]) -> None:
+    for item in items:
+        if isinstance(item, tuple):
+            served.add_text(*item)
+        else:
+            served.add(item)
+
+
+def as_chunks(items: list[object]) -> list[object]:
+    """The stream as upstream served it: each directly written text a chat chunk holding only that text."""
+    return [chat(item) if isinstance(item, tuple) else item for item in items]
+
+
+DIRECT_CASES: dict[str, list[object]] = {
+    "only direct text": [(0, "Hello"), (0, " world")],
+    "direct text between chunks": [chat((0, "")), (0, "a"), chat((0, "b")), (0, "c"), chat((0, None))],
+    "direct text first": [(0, "a"), chat((0, "b"))],
+    "an empty direct text counts as text": [chat((0, None)), (0, "")],
+    "direct text for choice 1 only": [(1, "x")],
+    "direct text and n=2 chunks": [chat((0, "a"), (1, "b")), (1, "c"), (0, "d"), chat((0, "e"), (1, None))],
+    "direct text after a raw frame": [b'data: {"x": 1}\n\n', (0, "lost")],
+    "a raw frame after direct text": [(0, "a"), b"data: [DONE]\n\n"],
+}
+
+
+@pytest.mark.parametrize("name", list(DIRECT_CASES))
+def test_directly_written_text_counts_as_a_chat_chunk_holding_only_it(name: str) -> None:
+    items = DIRECT_CASES[name]
+    served = ServedStreamTexts()
+    feed(served, items)
+    assert served.texts() == served_stream_output_texts(as_chunks(items))
+
+
+def test_directly_written_text_follows_the_chunk_before_it_with_that_chunks_edits() -> None:
+    """The held chunk is folded before the text, as it stands then: edits made to it until the text came count."""
+    first = chat((0, "original"))
+    served = ServedStreamTexts()
+    served.add(first)
+    first.choices[0].delta.content = "edited"
+    served.add_text(0, " direct")
+    served.add(chat((0, " last")))
+    assert served.texts() == ("edited direct last",)
+
+
+def test_directly_written_text_keeps_no_chunk() -> None:
+    served = ServedStreamTexts()
+    served.add(chat((0, "a")))
+    served.add_text(0, "b")
+    assert not isinstance(served._held, ModelResponseStream)  # the chunk was folded when the text came
+    for i in range(600):
+        served.add_text(0, f"w{i} ")
+    assert served.texts() == ("ab" + "".join(f"w{i} " for i in range(600)),)

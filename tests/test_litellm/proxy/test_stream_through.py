@@ -1,5 +1,6 @@
-"""The stream-through lane's pure parts: which events the fast lane takes, how a run is handed to the wrapper, the
-served text. The lane itself is checked end to end against upstream: tests/e2e/test_stream_parity.py."""
+"""The stream-through lane's pure parts: which events the fast lane takes, how a run is handed to the wrapper. The
+served text is folded by ServedStreamTexts (its tests: test_served_stream_texts.py). The lane itself is checked end to
+end against upstream: tests/e2e/test_stream_parity.py."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import pytest
 
 import litellm
 from litellm.proxy import stream_through
-from litellm.proxy.stream_through import ServedText, _pieces, _plain_content, _with_content, _without_content
-from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+from litellm.proxy.stream_through import _pieces, _plain_content, _with_content, _without_content
 
 EVENT = {
     "id": "chatcmpl-1",
@@ -47,28 +47,6 @@ def test_two_events_share_a_template_when_only_their_content_differs():
 def test_a_run_is_handed_over_so_that_no_piece_repeats_the_one_before(run, previous, pieces):
     assert _pieces(run, previous) == pieces
     assert "".join(pieces) == "".join(run)
-
-
-def chunk(*contents: str | None) -> ModelResponseStream:
-    return ModelResponseStream(
-        choices=[StreamingChoices(index=i, delta=Delta(content=c)) for i, c in enumerate(contents)]
-    )
-
-
-def test_the_served_text_folds_fast_lane_text_and_chunks_in_order():
-    served = ServedText()
-    assert served.texts() is None
-    served.add_chunk(chunk("", None))
-    served.add(0, "a")
-    served.add_chunk(chunk("b", None))
-    served.add(0, "c")
-    assert served.texts() == ("abc", None)
-
-
-def test_a_stream_with_no_text_served_records_none():
-    served = ServedText()
-    served.add_chunk(chunk(None))
-    assert served.texts() is None
 
 
 @pytest.mark.parametrize("value", ["false", "0", "off", "no"])
