@@ -200,17 +200,18 @@ def run(
             row = asyncio.run(answers(proxies[side], buffered_calls, buffered_tokens, end - time.monotonic()))
             result["answers"].append({"proxy": side, **row})
             log(f"proxy memory: {side} answers: {row}")
-        # Seconds per stream of N chunks on this machine, learnt from the first measurement.
-        per_stream = chunks / 1000.0
+        # Seconds per stream of N chunks for each proxy on this machine, learnt from its first measurement (the
+        # fork's proxies stream far faster than upstream's, so one estimate for all would skip them for nothing).
+        per_stream: dict[str, float] = {}
         for k in concurrency:
             for side in STREAM_SIDES:
-                needed = k * per_stream * 1.5 + SETTLE_S + 5
+                needed = k * per_stream.get(side, chunks / 1000.0) * 1.5 + SETTLE_S + 5
                 if end - time.monotonic() < needed:
                     result["skipped"].append(f"{side}: {k} concurrent streams (time budget)")
                     log(f"proxy memory: skipping {side} x{k}: time budget")
                     continue
                 row = asyncio.run(streams(proxies[side], k, chunks, timeout=max(60.0, end - time.monotonic())))
-                per_stream = max(per_stream, row["wall_s"] / k)
+                per_stream[side] = max(per_stream.get(side, 0.0), row["wall_s"] / k)
                 result["streams"].append({"proxy": side, **row})
                 log(f"proxy memory: {side} x{k}: {row['growth_per_stream_mb']:.2f} MB/stream, {row}")
     finally:
